@@ -1,0 +1,126 @@
+// Small policy types with safe defaults: the STS role session name, what to do when refreshed
+// credentials carry another principal, and when to refresh credentials.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mskiam/error.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+
+inline constexpr std::string_view role_session_name_env = "AWS_ROLE_SESSION_NAME";
+inline constexpr std::string_view default_session_prefix = "mskiam-";
+inline constexpr std::size_t min_session_name = 2;
+inline constexpr std::size_t max_session_name = 64;
+
+namespace detail {
+
+inline bool is_session_name_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-';
+}
+
+inline std::optional<std::string> getenv_nonempty(std::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+}  // namespace detail
+
+// Throws mskiam::Error (invalid_argument) unless `name` is 2-64 characters of [\w+=,.@-], the rule
+// STS applies to RoleSessionName; checked before any call is made.
+inline void validate_session_name(std::string_view name, std::string_view source) {
+  bool ok = name.size() >= min_session_name && name.size() <= max_session_name;
+  for (char c : name) ok = ok && detail::is_session_name_char(c);
+  if (!ok)
+    throw Error(ErrorKind::invalid_argument, std::string(source),
+                "role session name \"" + std::string(name) +
+                    "\" is invalid: it must be 2 to 64 characters of letters, digits and +=,.@_-");
+}
+
+// `mskiam-<host name>` with every character STS refuses replaced by `-`, cut to 64 characters.
+inline std::string default_session_name() {
+  char host[256] = {};
+  std::string name(default_session_prefix);
+  if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0')
+    name += host;
+  else
+    name += "client";
+  for (char& c : name)
+    if (!detail::is_session_name_char(c)) c = '-';
+  if (name.size() > max_session_name) name.resize(max_session_name);
+  return name;
+}
+
+// The STS RoleSessionName, hence the end of the IAM principal. Precedence:
+//   SessionName::fixed("...")  >  AWS_ROLE_SESSION_NAME / profile role_session_name
+//   >  a default derived from the host name.
+// The name is resolved once, when the source is built, and reused at every refresh: the principal
+// never changes while the process lives.
+class SessionName {
+ public:
+  SessionName() = default;  // automatic: configured value, else the host-derived default
+
+  static SessionName fixed(std::string name) {
+    validate_session_name(name, "session_name");
+    SessionName s;
+    s.fixed_ = std::move(name);
+    return s;
+  }
+
+  bool is_fixed() const noexcept { return fixed_.has_value(); }
+
+  // `configured` is what the environment or the profile says for this source, if anything.
+  std::string resolve(const std::optional<std::string>& configured, std::string_view source) const {
+    if (fixed_) return *fixed_;
+    if (configured) {
+      validate_session_name(*configured, source);
+      return *configured;
+    }
+    return default_session_name();
+  }
+
+ private:
+  std::optional<std::string> fixed_;
+};
+
+// What TokenProvider does when refreshed credentials carry another principal than before.
+enum class PrincipalChange {
+  // Principal-tolerant: take the new credentials and report a principal_changed event. A broker
+  // refuses the next re-authentication on open connections; librdkafka reconnects and
+  // authenticates afresh (rdkafka::is_principal_change classifies that error as expected).
+  allow,
+  // Strict: keep serving the old credentials while they are valid, report an error, and fail with
+  // ErrorKind::principal_changed once they are no longer usable.
+  reject,
+};
+
+// When TokenProvider refreshes credentials that expire. Everything is proportional to the
+// credentials' lifetime (expiration - time fetched), so that the same policy is right for
+// one-hour STS credentials and for twenty-second credentials in a test.
+struct RefreshPolicy {
+  // Refresh once this fraction of the lifetime or less remains: 1/3 of one hour is 20 minutes, so
+  // a token signed just before a refresh still gets its full 15 minutes.
+  double refresh_ahead = 1.0 / 3.0;
+  // Tokens end this fraction of the lifetime before the credentials do (at most `max_margin`),
+  // so a broker never sees a session outlive its credentials because of clock skew.
+  double expiry_margin = 1.0 / 60.0;
+  std::chrono::milliseconds max_margin{std::chrono::seconds(60)};
+  // After a failed refresh, try again after a jittered delay that starts at this fraction of the
+  // lifetime and doubles up to `backoff_max` fraction (and never more than `max_backoff`).
+  double backoff_initial = 1.0 / 120.0;
+  double backoff_max = 1.0 / 12.0;
+  std::chrono::milliseconds max_backoff{std::chrono::minutes(5)};
+  // A cached token is handed out again only during the first tenth of its life; later callers
+  // get a newly signed one, so librdkafka always schedules from a nearly full lifetime.
+  double token_reuse = 0.1;
+};
+
+MSKIAM_END_NAMESPACE

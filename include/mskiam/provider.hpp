@@ -1,0 +1,344 @@
+// TokenProvider<Source, Clock>: hands out MSK IAM tokens, caching the credentials of one source
+// and refreshing them ahead of expiry. token() is thread-safe; it never blocks while the cache is
+// fresh; it runs refresh work in the calling thread (the library starts no thread of its own).
+//
+//   mskiam::TokenProvider<mskiam::EnvironmentCredentials> provider{
+//       mskiam::EnvironmentCredentials{}, mskiam::TokenOptions{"us-east-1"}};
+//   mskiam::AuthToken token = provider.token();
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mskiam/credentials.hpp"
+#include "mskiam/error.hpp"
+#include "mskiam/events.hpp"
+#include "mskiam/policy.hpp"
+#include "mskiam/token.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+
+struct ProviderOptions {
+  RefreshPolicy refresh;
+  PrincipalChange principal_change = PrincipalChange::allow;
+  EventHandler on_event;  // empty: events are not reported
+};
+
+namespace detail {
+
+template <class T, class = void>
+struct has_name : std::false_type {};
+template <class T>
+struct has_name<T, std::void_t<decltype(std::declval<const T&>().name())>> : std::true_type {};
+
+// The name a source gives itself (`name()`), else "source".
+template <class Source>
+std::string source_name(const Source& source) {
+  if constexpr (has_name<Source>::value)
+    return std::string(source.name());
+  else
+    return "source";
+}
+
+// splitmix64: jitter for backoff without <random> in a public header.
+inline std::uint64_t next_jitter(std::uint64_t& state) noexcept {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace detail
+
+template <class Source, class Clock = std::chrono::system_clock>
+class TokenProvider {
+  static_assert(is_credential_source_v<Source>,
+                "a credential source needs a member function `mskiam::Credentials fetch()`");
+  static_assert(std::is_convertible_v<decltype(std::declval<Clock&>().now()),
+                                      std::chrono::system_clock::time_point>,
+                "Clock::now() must return a std::chrono::system_clock::time_point");
+
+ public:
+  using time_point = std::chrono::system_clock::time_point;
+  using duration = std::chrono::system_clock::duration;
+
+  TokenProvider(Source source, TokenOptions options, ProviderOptions provider_options = {},
+                Clock clock = Clock{})
+      : source_(std::move(source)),
+        options_(std::move(options)),
+        provider_options_(std::move(provider_options)),
+        clock_(std::move(clock)),
+        source_name_(detail::source_name(source_)),
+        jitter_state_(reinterpret_cast<std::uintptr_t>(this) ^
+                      static_cast<std::uint64_t>(clock_.now().time_since_epoch().count())) {
+    validate_region(options_.region, token_source);
+    if (options_.lifetime < std::chrono::seconds(1) || options_.lifetime > max_token_lifetime)
+      throw Error(ErrorKind::invalid_argument, std::string(token_source),
+                  "token lifetime " + std::to_string(options_.lifetime.count()) +
+                      " s is outside 1..900 s");
+    if (!options_.host.empty()) detail::validate_host(options_.host);
+  }
+
+  TokenProvider(const TokenProvider&) = delete;
+  TokenProvider& operator=(const TokenProvider&) = delete;
+
+  // A token signed with current credentials, fetching or refreshing them first when needed.
+  // Throws mskiam::Error when no usable credentials can be had; the message names the source.
+  AuthToken token() {
+    const time_point now = clock_.now();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (token_ && now < token_reuse_until_ && !refresh_due(now)) return *token_;
+    }
+    ensure_credentials(now);
+    std::vector<Event> events;
+    AuthToken token;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (token_ && now < token_reuse_until_ && !refresh_due(now)) return *token_;
+      TokenOptions options = options_;
+      options.lifetime = std::min(options.lifetime, usable_seconds(now));
+      token = sign_token(*credentials_, options, now, &key_cache_);
+      token_ = token;
+      const auto lifetime = token.expires_at - std::chrono::floor<std::chrono::seconds>(now);
+      token_reuse_until_ = now + std::chrono::duration_cast<duration>(
+                                     lifetime * provider_options_.refresh.token_reuse);
+      ++tokens_issued_;
+      if (provider_options_.on_event) {
+        Event e = event(EventType::token_issued, now);
+        e.expiration = token.expires_at;
+        events.push_back(std::move(e));
+      }
+    }
+    emit(events);
+    return token;
+  }
+
+  // The credentials tokens are signed with, after the same refresh as token(). For diagnostics:
+  // print it, it shows no secret.
+  Credentials credentials() {
+    ensure_credentials(clock_.now());
+    std::lock_guard<std::mutex> lock(mutex_);
+    return *credentials_;
+  }
+
+  const TokenOptions& options() const noexcept { return options_; }
+  const std::string& source_name() const noexcept { return source_name_; }
+  Source& source() noexcept { return source_; }
+  Clock& clock() noexcept { return clock_; }
+
+  // How many times the source was asked, failed, and how many tokens were signed.
+  struct Counters {
+    std::uint64_t fetches, failures, principal_changes, tokens;
+  };
+  Counters counters() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {fetches_, failures_, principal_changes_, tokens_issued_};
+  }
+
+ private:
+  // Seconds a token signed now may live: up to the credentials' expiration minus the margin.
+  std::chrono::seconds usable_seconds(time_point now) const {
+    if (!credentials_ || !credentials_->expiration) return max_token_lifetime;
+    const auto end = *credentials_->expiration - margin_;
+    if (end <= now) return std::chrono::seconds(0);
+    return std::chrono::floor<std::chrono::seconds>(end - now);
+  }
+
+  bool usable(time_point now) const {
+    return credentials_ && usable_seconds(now) >= std::chrono::seconds(1);
+  }
+
+  bool refresh_due(time_point now) const {
+    return !usable(now) || (refresh_at_ && now >= *refresh_at_ && now >= next_attempt_);
+  }
+
+  Event event(EventType type, time_point now) const {
+    Event e{type, now, source_name_, {}, {}, {}, {}, {}, {}};
+    if (credentials_) {
+      e.access_key_id = credentials_->access_key_id;
+      e.principal = credentials_->principal;
+      e.expiration = credentials_->expiration;
+    }
+    return e;
+  }
+
+  void emit(const std::vector<Event>& events) const {
+    if (!provider_options_.on_event) return;
+    for (const Event& e : events) {
+      try {
+        provider_options_.on_event(e);
+      } catch (...) {
+        // A reporting hook must not break authentication.
+      }
+    }
+  }
+
+  duration backoff(duration lifetime) {
+    const RefreshPolicy& p = provider_options_.refresh;
+    const auto cap = std::min<duration>(
+        std::chrono::duration_cast<duration>(lifetime * p.backoff_max), p.max_backoff);
+    auto base = std::chrono::duration_cast<duration>(lifetime * p.backoff_initial);
+    for (unsigned i = 1; i < consecutive_failures_ && base < cap; ++i) base *= 2;
+    const duration floor_delay = std::chrono::milliseconds(100);
+    base = std::min(std::max(base, floor_delay), std::max(cap, floor_delay));
+    // Jitter in [base/2, base]: clients that failed together do not retry together.
+    const auto half = base / 2;
+    const auto span = static_cast<std::uint64_t>(half.count()) + 1;
+    return half + duration(static_cast<duration::rep>(detail::next_jitter(jitter_state_) % span));
+  }
+
+  // Makes sure usable credentials are cached, refreshing them when due. Only one thread asks the
+  // source at a time; while still-valid credentials are cached, the others do not wait for it.
+  void ensure_credentials(time_point now) {
+    bool required = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!refresh_due(now)) return;
+      required = !usable(now);
+    }
+    std::unique_lock<std::mutex> fetching(fetch_mutex_, std::defer_lock);
+    if (required) {
+      fetching.lock();
+    } else if (!fetching.try_lock()) {
+      return;  // another thread is refreshing; the cached credentials are still good
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!refresh_due(now)) return;  // refreshed while this thread waited
+      required = !usable(now);
+    }
+
+    std::vector<Event> events;
+    std::optional<Credentials> fresh;
+    std::optional<Error> failure;
+    try {
+      fresh = source_.fetch();
+      if (fresh->source.empty()) fresh->source = source_name_;
+      check_fetched(*fresh, now);
+    } catch (const Error& e) {
+      fresh.reset();
+      failure = e;
+    } catch (const std::exception& e) {
+      fresh.reset();
+      failure = Error(ErrorKind::internal, source_name_, e.what());
+    }
+
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++fetches_;
+    if (fresh && credentials_ && !credentials_->principal.empty() && !fresh->principal.empty() &&
+        fresh->principal != credentials_->principal) {
+      Event e = event(EventType::principal_changed, now);
+      e.previous_principal = credentials_->principal;
+      e.principal = fresh->principal;
+      e.access_key_id = fresh->access_key_id;
+      e.expiration = fresh->expiration;
+      if (provider_options_.principal_change == PrincipalChange::reject) {
+        e.type = EventType::principal_change_rejected;
+        failure = Error(ErrorKind::principal_changed, source_name_,
+                        "refreshed credentials carry principal " + fresh->principal +
+                            " instead of " + credentials_->principal +
+                            " and the principal-change policy is reject");
+        e.message = failure->what();
+        fresh.reset();
+      } else {
+        ++principal_changes_;
+      }
+      events.push_back(std::move(e));
+    }
+
+    if (fresh) {
+      const time_point expiration_or_now = fresh->expiration.value_or(now);
+      const duration lifetime = expiration_or_now - now;
+      credentials_ = std::move(fresh);
+      key_cache_.reset();
+      token_.reset();
+      consecutive_failures_ = 0;
+      next_attempt_ = now;
+      if (credentials_->expiration) {
+        const RefreshPolicy& p = provider_options_.refresh;
+        margin_ = std::min<duration>(
+            std::chrono::duration_cast<duration>(lifetime * p.expiry_margin), p.max_margin);
+        refresh_at_ = *credentials_->expiration -
+                      std::chrono::duration_cast<duration>(lifetime * p.refresh_ahead);
+        lifetime_ = lifetime;
+      } else {
+        margin_ = duration::zero();
+        refresh_at_.reset();  // credentials that never expire are fetched once
+      }
+      events.insert(events.begin(), event(EventType::credentials_fetched, now));
+    } else {
+      ++failures_;
+      ++consecutive_failures_;
+      last_error_ = failure->what();
+      // Without a lifetime to be proportional to (nothing cached yet), back off as for one hour.
+      next_attempt_ = now + backoff(credentials_ && credentials_->expiration
+                                        ? lifetime_
+                                        : duration(std::chrono::hours(1)));
+      Event e = event(EventType::refresh_failed, now);
+      e.message = failure->what();
+      e.retry_at = next_attempt_;
+      events.push_back(std::move(e));
+      if (usable(now) && credentials_->expiration &&
+          *credentials_->expiration - now < options_.lifetime) {
+        Event expiring = event(EventType::credentials_expiring, now);
+        expiring.message = failure->what();
+        events.push_back(std::move(expiring));
+      }
+    }
+    const bool still_usable = usable(now);
+    const bool had_credentials = credentials_.has_value();
+    lock.unlock();
+    fetching.unlock();
+    emit(events);
+    if (!still_usable) {
+      if (!had_credentials) throw *failure;  // the first fetch failed: its own error
+      throw Error(failure->kind() == ErrorKind::principal_changed ? failure->kind()
+                                                                  : ErrorKind::expired,
+                  source_name_,
+                  "no usable credentials: the cached ones have expired and the refresh failed: " +
+                      std::string(failure->what()));
+    }
+  }
+
+  void check_fetched(const Credentials& c, time_point now) const {
+    if (c.access_key_id.empty() || c.secret_access_key.empty())
+      throw Error(ErrorKind::bad_document, source_name_,
+                  "returned credentials without an access key id or secret access key");
+    // Two seconds is the least that leaves a one-second token after the expiry margin.
+    if (c.expiration && *c.expiration - now < std::chrono::seconds(2))
+      throw Error(ErrorKind::expired, source_name_,
+                  "returned credentials (access key id " + c.access_key_id +
+                      ") that expire at " + detail::iso8601(*c.expiration) + ", too soon to use");
+  }
+
+  Source source_;
+  const TokenOptions options_;
+  const ProviderOptions provider_options_;
+  Clock clock_;
+  const std::string source_name_;
+
+  mutable std::mutex mutex_;  // guards everything below
+  std::mutex fetch_mutex_;    // held by the one thread asking the source
+  std::optional<Credentials> credentials_;
+  std::optional<time_point> refresh_at_;
+  time_point next_attempt_{};
+  duration margin_{};
+  duration lifetime_{};
+  std::optional<AuthToken> token_;
+  time_point token_reuse_until_{};
+  sigv4::SigningKeyCache key_cache_;
+  unsigned consecutive_failures_ = 0;
+  std::uint64_t jitter_state_;
+  std::string last_error_;
+  std::uint64_t fetches_ = 0, failures_ = 0, principal_changes_ = 0, tokens_issued_ = 0;
+};
+
+MSKIAM_END_NAMESPACE

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Builds librdkafka from Debian 13 (trixie)'s source package into a private prefix, for the tests that need
+# KIP-368 re-authentication (librdkafka >= 2.2; Debian 12 ships 2.0.2). Runs on Debian 12 without touching
+# the machine's APT sources: the deb-src index lives in a private APT state that is thrown away afterwards.
+#
+#   prefix=$(scripts/build-librdkafka.sh | tail -1)
+#   PKG_CONFIG_PATH=$prefix/lib/pkgconfig cmake -S . -B build ...
+#
+# Progress goes to stderr; stdout carries only the prefix, as its last line. A second run finds the stamp
+# file and prints the prefix at once, offline. The shared libraries carry RUNPATH $ORIGIN, so
+# librdkafka++.so.1 loads this build's librdkafka.so.1 and never Debian's 2.0.2; executables still need
+# -Wl,-rpath,$prefix/lib or LD_LIBRARY_PATH=$prefix/lib to find the prefix at all.
+#
+# Environment:
+#   MSKIAM_RDKAFKA_VERSION  upstream version to build            (default 2.8.0, the one trixie ships)
+#   MSKIAM_RDKAFKA_PREFIX   where to install; must be empty, absent or made by this script
+#                           (default ${XDG_CACHE_HOME:-$HOME/.cache}/mskiam/librdkafka-<version>)
+#   MSKIAM_DEBIAN_SUITE     suite whose source package is used   (default trixie)
+#   MSKIAM_DEBIAN_MIRROR    Debian mirror                        (default: this machine's, else deb.debian.org)
+#   MSKIAM_RDKAFKA_VERIFY_UPLOADER=1  also require a valid uploader signature on the .dsc (installs
+#                           debian-keyring, ~30 MB); without it the archive signature chain is checked
+#   MSKIAM_RDKAFKA_FORCE=1  rebuild even when the prefix is complete
+set -euo pipefail
+
+readonly version=${MSKIAM_RDKAFKA_VERSION:-2.8.0}
+readonly suite=${MSKIAM_DEBIAN_SUITE:-trixie}
+readonly prefix=${MSKIAM_RDKAFKA_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/mskiam/librdkafka-$version}
+readonly archive_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+readonly uploader_keyring=/usr/share/keyrings/debian-keyring.gpg
+readonly stamp_name=.mskiam-librdkafka.stamp
+# Minimum for the tests: OAUTHBEARER (needs SSL in librdkafka's configure), zlib; lz4 and snappy are built
+# in. No GSSAPI/Cyrus, no libcurl (OIDC), no zstd.
+readonly configure_flags=(--enable-ssl --enable-zlib --disable-zstd --disable-lz4-ext --disable-gssapi
+                          --disable-curl)
+readonly build_deps=(build-essential dpkg-dev python3 pkg-config libssl-dev zlib1g-dev debian-archive-keyring)
+# Changes when anything that shapes the installed files changes, so an old cache is rebuilt, not reused.
+readonly build_id="librdkafka $version from Debian $suite; configure ${configure_flags[*]}; rpath \$ORIGIN; shared only; v2"
+
+log() { printf 'build-librdkafka: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[[ $prefix == /* ]] || die "MSKIAM_RDKAFKA_PREFIX must be an absolute path (got '$prefix')"
+stamp=$prefix/$stamp_name
+
+is_built() {
+  [[ -f $stamp && $(head -n1 "$stamp") == "$build_id" && -e $prefix/lib/librdkafka.so.1 &&
+     -e $prefix/lib/librdkafka++.so.1 && -f $prefix/lib/pkgconfig/rdkafka.pc ]]
+}
+
+if [[ ${MSKIAM_RDKAFKA_FORCE:-0} != 1 ]] && is_built; then
+  log "librdkafka $version already built ($(sed -n 2p "$stamp"))"
+  printf '%s\n' "$prefix"
+  exit 0
+fi
+
+# One build per prefix at a time; a second caller waits and then finds the stamp.
+mkdir -p "$(dirname "$prefix")"
+exec 9>"$prefix.lock"
+flock 9
+if [[ ${MSKIAM_RDKAFKA_FORCE:-0} != 1 ]] && is_built; then
+  log "librdkafka $version was built by a concurrent run"
+  printf '%s\n' "$prefix"
+  exit 0
+fi
+# Never delete a directory this script did not make (MSKIAM_RDKAFKA_PREFIX=/usr/local, $HOME...).
+if [[ -d $prefix && ! -f $stamp && -n $(ls -A "$prefix") ]]; then
+  die "$prefix exists, is not empty and was not made by this script; remove it or choose another prefix"
+fi
+
+# --- build dependencies (Debian 12 packages) -----------------------------------------------------------
+sudo=()
+if [[ $EUID -ne 0 ]]; then
+  command -v sudo >/dev/null || die "not root and no sudo: install ${build_deps[*]} first"
+  sudo=(sudo)
+fi
+apt_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  log "installing ${missing[*]}"
+  local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends)
+  if ! "${install[@]}" "${missing[@]}" >&2; then
+    log "install failed; refreshing the package lists and retrying"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+    "${install[@]}" "${missing[@]}" >&2
+  fi
+}
+deps=("${build_deps[@]}")
+[[ ${MSKIAM_RDKAFKA_VERIFY_UPLOADER:-0} == 1 ]] && deps+=(debian-keyring)
+apt_install "${deps[@]}"
+[[ -f $archive_keyring ]] || die "$archive_keyring missing"
+
+# --- private APT state holding only the deb-src line ----------------------------------------------------
+# The machine's mirror is reused (first .../debian URI in its APT sources, so a local mirror or proxy keeps
+# working); its sources.list is never modified.
+machine_mirror() {
+  shopt -s nullglob
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    grep -v '^[[:space:]]*#' | grep -oE '(https?|file)://[^][[:space:]]+/debian/?([[:space:]]|$)' |
+    head -n1 | tr -d '[:space:]'
+}
+mirror=${MSKIAM_DEBIAN_MIRROR:-$(machine_mirror || true)}
+mirror=${mirror:-http://deb.debian.org/debian}
+mirror=${mirror%/}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mskiam-librdkafka.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"   # APT drops privileges to _apt for downloads; it must be able to reach its directories
+mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
+printf 'deb-src [signed-by=%s] %s %s main\n' "$archive_keyring" "$mirror" "$suite" >"$work/apt/sources.list"
+if [[ $EUID -eq 0 ]] && id _apt >/dev/null 2>&1; then chown _apt "$work/src"; fi
+apt_private=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o Dir::Etc::SourceParts=-
+             -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache" -q)
+
+log "fetching the $suite source index from $mirror (private APT state in $work/apt)"
+# InRelease must verify against the Debian archive keyring: APT refuses the index otherwise.
+apt-get "${apt_private[@]}" update >&2
+debian_version=$(apt-cache "${apt_private[@]}" showsrc librdkafka | sed -n 's/^Version: //p' |
+  while read -r v; do
+    u=${v#*:}; u=${u%-*}
+    [[ $u == "$version" ]] && echo "$v"
+  done | sort -V | tail -n1)
+if [[ -z $debian_version ]]; then
+  available=$(apt-cache "${apt_private[@]}" showsrc librdkafka | sed -n 's/^Version: //p' | tr '\n' ' ')
+  die "Debian $suite has no librdkafka $version source package (it has: ${available:-none});" \
+      "set MSKIAM_RDKAFKA_VERSION to one of those (>= 2.2 for re-authentication)"
+fi
+
+log "downloading librdkafka $debian_version source"
+# APT checks every file against the SHA-256 in the Sources index, which the signed InRelease covers.
+(cd "$work/src" && apt-get "${apt_private[@]}" source --download-only "librdkafka=$debian_version" >&2)
+dsc=$(ls "$work"/src/librdkafka_*.dsc)
+srcdir=$work/src/librdkafka-$version
+if [[ -f $uploader_keyring ]]; then
+  log "verifying the uploader's signature on $(basename "$dsc") with $uploader_keyring"
+  dpkg-source --require-valid-signature -x "$dsc" "$srcdir" >&2
+  signature="archive chain + uploader signature"
+else
+  # dpkg-source warns that it cannot check the .dsc signature: the keyring of Debian uploaders is not
+  # installed. The archive chain above already authenticates the .dsc and the tarballs.
+  dpkg-source -x "$dsc" "$srcdir" >&2
+  signature="archive chain (InRelease -> Sources -> .dsc SHA-256)"
+fi
+sha256=$(sed -n '/^Checksums-Sha256:/,/^[^ ]/p' "$dsc" | awk '/orig\.tar/ {print $1}')
+
+# --- build ----------------------------------------------------------------------------------------------
+buildlog=$work/build.log
+fail() { tail -n 60 "$buildlog" >&2; die "$1 failed (log above)"; }
+cd "$srcdir"
+log "configuring: ${configure_flags[*]}"
+./configure --prefix="$prefix" "${configure_flags[@]}" >"$buildlog" 2>&1 || fail configure
+grep -q 'SASL_OAUTHBEARER' Makefile.config || fail "configure (no SASL_OAUTHBEARER)"
+jobs=$(nproc 2>/dev/null || echo 2)
+log "building with make -j$jobs"
+start=$SECONDS
+# RUNPATH $ORIGIN: the C++ library finds the C library beside it. \$$ survives make and the shell.
+# shellcheck disable=SC2016  # $ORIGIN is for the dynamic loader, not for this shell
+make -j"$jobs" libs 'LDFLAGS=-Wl,-rpath,\$$ORIGIN' >>"$buildlog" 2>&1 || fail make
+build_seconds=$((SECONDS - start))
+make install-subdirs DESTDIR="$work/stage" >>"$buildlog" 2>&1 || fail "make install"
+# Shared libraries only: the static archives are 54 of 68 MB and no test links statically.
+rm -f "$work/stage$prefix"/lib/*.a "$work/stage$prefix"/lib/pkgconfig/*-static.pc
+
+# --- install in one rename, check, then stamp -----------------------------------------------------------
+next=$prefix.new.$$
+rm -rf "$next"
+cp -a "$work/stage$prefix" "$next"
+rm -rf "$prefix"
+mv "$next" "$prefix"
+
+cat >"$work/check.c" <<'EOF'
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+int main(void) {
+  char features[512];
+  size_t size = sizeof features;
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_get(conf, "builtin.features", features, &size) != RD_KAFKA_CONF_OK) return 1;
+  printf("%s %s\n", rd_kafka_version_str(), features);
+  rd_kafka_conf_destroy(conf);
+  return 0;
+}
+EOF
+cat >"$work/check.cpp" <<'EOF'
+#include <librdkafka/rdkafkacpp.h>
+#include <iostream>
+int main() { std::cout << RdKafka::version_str() << "\n"; }
+EOF
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+# shellcheck disable=SC2046  # pkg-config output is a list of flags
+cc -o "$work/check" "$work/check.c" $(pkg-config --cflags --libs rdkafka) -Wl,-rpath,"$prefix/lib"
+# Linked against librdkafka++ alone: it must find this build's librdkafka.so.1 through its own RUNPATH.
+# shellcheck disable=SC2046
+c++ -o "$work/check++" "$work/check.cpp" $(pkg-config --cflags --libs rdkafka++) -Wl,-rpath,"$prefix/lib"
+read -r got features < <("$work/check")
+read -r got_cpp < <("$work/check++")
+[[ $got == "$version" && $got_cpp == "$version" ]] ||
+  die "check programs report $got (C) and $got_cpp (C++), expected $version"
+[[ ,$features, == *,sasl_oauthbearer,* && ,$features, == *,ssl,* ]] ||
+  die "builtin.features lacks sasl_oauthbearer or ssl: $features"
+
+printf '%s\n%s\n' "$build_id" "Debian $debian_version, built $(date -u +%Y-%m-%dT%H:%M:%SZ) in ${build_seconds}s" \
+  >"$prefix/$stamp_name.new"
+printf 'source sha256 %s\nverified by %s\nmirror %s\nbuiltin.features %s\n' \
+  "$sha256" "$signature" "$mirror" "$features" >>"$prefix/$stamp_name.new"
+mv "$prefix/$stamp_name.new" "$stamp"
+
+log "librdkafka $got (Debian $debian_version) built in ${build_seconds}s," \
+    "$(du -sh "$prefix" | cut -f1) in $prefix; builtin.features=$features"
+printf '%s\n' "$prefix"
