@@ -68,17 +68,16 @@ if [[ -d $prefix && ! -f $stamp && -n $(ls -A "$prefix") ]]; then
 fi
 
 # --- build dependencies (Debian 12 packages) -----------------------------------------------------------
-sudo=()
-if [[ $EUID -ne 0 ]]; then
-  command -v sudo >/dev/null || die "not root and no sudo: install ${build_deps[*]} first"
-  sudo=(sudo)
-fi
 apt_install() {
-  local missing=() p
+  local missing=() p sudo=()
   for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
+  if [[ $EUID -ne 0 ]]; then
+    command -v sudo >/dev/null || die "not root and no sudo: install ${missing[*]} first"
+    sudo=(sudo)
+  fi
   log "installing ${missing[*]}"
   local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends)
   if ! "${install[@]}" "${missing[@]}" >&2; then
@@ -117,11 +116,10 @@ apt_private=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o Dir::Etc::Sourc
 log "fetching the $suite source index from $mirror (private APT state in $work/apt)"
 # InRelease must verify against the Debian archive keyring: APT refuses the index otherwise.
 apt-get "${apt_private[@]}" update >&2
-debian_version=$(apt-cache "${apt_private[@]}" showsrc librdkafka | sed -n 's/^Version: //p' |
-  while read -r v; do
-    u=${v#*:}; u=${u%-*}
-    [[ $u == "$version" ]] && echo "$v"
-  done | sort -V | tail -n1)
+# The newest Debian revision of the wanted upstream version ([epoch:]upstream-revision).
+debian_version=$(apt-cache "${apt_private[@]}" showsrc librdkafka |
+  awk -v want="$version" '/^Version: / { u = $2; sub(/^[0-9]+:/, "", u); sub(/-[^-]*$/, "", u)
+                                          if (u == want) print $2 }' | sort -V | tail -n1)
 if [[ -z $debian_version ]]; then
   available=$(apt-cache "${apt_private[@]}" showsrc librdkafka | sed -n 's/^Version: //p' | tr '\n' ' ')
   die "Debian $suite has no librdkafka $version source package (it has: ${available:-none});" \

@@ -97,4 +97,13 @@ struct is_credential_source<T, std::void_t<decltype(std::declval<T&>().fetch())>
 template <class T>
 inline constexpr bool is_credential_source_v = is_credential_source<T>::value;
 
+namespace detail {
+// Sources may name themselves with `name()`: `environment`, `web_identity`...
+template <class T, class = void>
+struct has_source_name : std::false_type {};
+template <class T>
+struct has_source_name<T, std::void_t<decltype(std::declval<const T&>().name())>>
+    : std::true_type {};
+}  // namespace detail
+
 MSKIAM_END_NAMESPACE

@@ -33,15 +33,10 @@ struct ProviderOptions {
 
 namespace detail {
 
-template <class T, class = void>
-struct has_name : std::false_type {};
-template <class T>
-struct has_name<T, std::void_t<decltype(std::declval<const T&>().name())>> : std::true_type {};
-
 // The name a source gives itself (`name()`), else "source".
 template <class Source>
 std::string source_name(const Source& source) {
-  if constexpr (has_name<Source>::value)
+  if constexpr (has_source_name<Source>::value)
     return std::string(source.name());
   else
     return "source";
