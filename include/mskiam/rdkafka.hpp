@@ -1,0 +1,357 @@
+// The librdkafka adapter: one call plugs a TokenProvider into a producer or consumer through
+// librdkafka's OAUTHBEARER token refresh callback, with the C API, the C++ API, or any wrapper
+// that takes a token struct (modern-cpp-kafka).
+//
+// C API                                        C++ API
+//   rd_kafka_conf_t* conf = ...;                 mskiam::rdkafka::RefreshCallback cb{provider};
+//   mskiam::rdkafka::attach(conf, provider);     mskiam::rdkafka::attach(*conf, cb);
+//   rd_kafka_t* rk = rd_kafka_new(..., conf,..); auto* producer = RdKafka::Producer::create(conf, err);
+//   mskiam::rdkafka::start(rk);                  mskiam::rdkafka::start(*producer);
+//
+// start() serves the callback on librdkafka's background thread, so a client that never polls
+// still authenticates and refreshes. The application keeps its `opaque`; several clients with
+// different providers in one process work. A provider must outlive the clients that use it.
+//
+// Every refresh hands librdkafka the token, its expiry (md_lifetime_ms: never in the past, never
+// after the credentials' expiry) and the principal. Every failure calls set_token_failure with the
+// error's text, which names the source and the cause and never holds a secret; librdkafka keeps
+// the previous token and asks again 10 s later.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+
+#include "mskiam/error.hpp"
+#include "mskiam/token.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+namespace rdkafka {
+
+inline constexpr std::string_view adapter_source = "rdkafka";
+inline constexpr const char* interceptor_name = "mskiam";
+inline constexpr std::string_view principal_change_text =
+    "Cannot change principals during re-authentication";
+inline constexpr std::string_view token_failure_text = "Failed to acquire SASL OAUTHBEARER token";
+
+// The fields librdkafka's set_token takes.
+struct OAuthBearerToken {
+  std::string value;
+  std::int64_t md_lifetime_ms = 0;  // absolute: milliseconds since the Unix epoch
+  std::string md_principal_name;
+};
+
+namespace detail {
+
+inline std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Asks the provider for a token and checks what librdkafka would refuse: an expiry that is not
+// in the future of the wall clock librdkafka compares it with.
+template <class Provider>
+OAuthBearerToken fetch_token(Provider& provider) {
+  const AuthToken token = provider.token();
+  OAuthBearerToken out;
+  out.md_lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           token.expires_at.time_since_epoch())
+                           .count();
+  if (out.md_lifetime_ms <= wall_clock_ms())
+    throw Error(ErrorKind::expired, std::string(adapter_source),
+                "the provider returned a token that expires at " +
+                    mskiam::detail::iso8601(token.expires_at) +
+                    ", not in the future of this machine's clock");
+  out.value = token.value;
+  out.md_principal_name = token.principal;
+  return out;
+}
+
+// Calls `fetch` and reports to librdkafka through the two hooks. Never throws: this runs on
+// librdkafka's threads, and every request must end in set_token or set_token_failure or the
+// client never asks again.
+template <class Fetch, class SetToken, class SetFailure>
+void deliver(Fetch&& fetch, SetToken&& set_token, SetFailure&& set_failure) noexcept {
+  try {
+    OAuthBearerToken token = fetch();
+    const std::string refused = set_token(token);
+    mskiam::detail::cleanse(token.value);
+    if (refused.empty()) return;
+    set_failure("mskiam: librdkafka refused the token: " + refused);
+  } catch (const std::exception& e) {
+    try {
+      set_failure(std::string("mskiam: ") + e.what());
+    } catch (...) {
+      set_failure("mskiam: token refresh failed");
+    }
+  } catch (...) {
+    set_failure("mskiam: token refresh failed");
+  }
+}
+
+// The C API has no per-callback opaque (the application's conf opaque stays the application's),
+// so the provider of each client is found by its rd_kafka_t*, registered by an on_new
+// interceptor. One Binding per attach(), shared by the conf, its copies and the client made from
+// it, freed when the last of them is destroyed.
+struct Binding {
+  void* provider;
+  OAuthBearerToken (*fetch)(void*);
+  int references = 1;
+};
+
+inline std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+inline std::unordered_map<const rd_kafka_t*, Binding*>& registry() {
+  static std::unordered_map<const rd_kafka_t*, Binding*> clients;
+  return clients;
+}
+
+inline void release(Binding* binding) {
+  bool last = false;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    last = --binding->references == 0;
+  }
+  if (last) delete binding;
+}
+
+inline Binding* find(const rd_kafka_t* rk) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = registry().find(rk);
+  return it == registry().end() ? nullptr : it->second;
+}
+
+inline void c_refresh(rd_kafka_t* rk, const char*, void*) {
+  Binding* binding = find(rk);
+  auto fail = [rk](const std::string& text) {
+    rd_kafka_oauthbearer_set_token_failure(rk, text.c_str());
+  };
+  if (binding == nullptr) {
+    fail("mskiam: no token provider is attached to this client");
+    return;
+  }
+  deliver([binding] { return binding->fetch(binding->provider); },
+          [rk](const OAuthBearerToken& t) -> std::string {
+            char errstr[512] = {};
+            const rd_kafka_resp_err_t err =
+                rd_kafka_oauthbearer_set_token(rk, t.value.c_str(), t.md_lifetime_ms,
+                                               t.md_principal_name.c_str(), nullptr, 0, errstr,
+                                               sizeof errstr);
+            // librdkafka's own message may quote the token: name the error, never repeat it.
+            mskiam::detail::cleanse(errstr, sizeof errstr);
+            return err == RD_KAFKA_RESP_ERR_NO_ERROR ? std::string() : rd_kafka_err2name(err);
+          },
+          fail);
+}
+
+inline rd_kafka_resp_err_t on_destroy(rd_kafka_t* rk, void* ic_opaque) {
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry().erase(rk);
+  }
+  release(static_cast<Binding*>(ic_opaque));
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+inline rd_kafka_resp_err_t on_new(rd_kafka_t* rk, const rd_kafka_conf_t*, void* ic_opaque, char*,
+                                  size_t) {
+  auto* binding = static_cast<Binding*>(ic_opaque);
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry()[rk] = binding;
+    ++binding->references;
+  }
+  return rd_kafka_interceptor_add_on_destroy(rk, interceptor_name, &on_destroy, binding);
+}
+
+inline rd_kafka_resp_err_t on_conf_destroy(void* ic_opaque) {
+  release(static_cast<Binding*>(ic_opaque));
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+inline rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, Binding* binding);
+
+inline rd_kafka_resp_err_t on_conf_dup(rd_kafka_conf_t* new_conf, const rd_kafka_conf_t*, size_t,
+                                       const char**, void* ic_opaque) {
+  auto* binding = static_cast<Binding*>(ic_opaque);
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    ++binding->references;
+  }
+  return add_interceptors(new_conf, binding);
+}
+
+inline rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, Binding* binding) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_conf_interceptor_add_on_conf_destroy(conf, interceptor_name, &on_conf_destroy, binding);
+  if (err) return err;
+  err = rd_kafka_conf_interceptor_add_on_conf_dup(conf, interceptor_name, &on_conf_dup, binding);
+  if (err) return err;
+  return rd_kafka_conf_interceptor_add_on_new(conf, interceptor_name, &on_new, binding);
+}
+
+inline void require_oauthbearer_support() {
+  char features[512] = {};
+  size_t size = sizeof features;
+  rd_kafka_conf_t* probe = rd_kafka_conf_new();
+  const bool ok = rd_kafka_conf_get(probe, "builtin.features", features, &size) == RD_KAFKA_CONF_OK &&
+                  std::strstr(features, "sasl_oauthbearer") != nullptr;
+  rd_kafka_conf_destroy(probe);
+  if (!ok)
+    throw Error(ErrorKind::not_configured, std::string(adapter_source),
+                std::string("this librdkafka (") + rd_kafka_version_str() +
+                    ") is built without SASL/OAUTHBEARER (builtin.features: " + features + ")");
+}
+
+inline void set_or_throw(rd_kafka_conf_t* conf, const char* name, const char* value) {
+  char errstr[512] = {};
+  if (rd_kafka_conf_set(conf, name, value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                std::string("cannot set ") + name + ": " + errstr);
+}
+
+template <class T, class = void>
+struct has_modern_fields : std::false_type {};
+template <class T>
+struct has_modern_fields<
+    T, std::void_t<decltype(std::declval<T&>().value), decltype(std::declval<T&>().mdLifetime),
+                   decltype(std::declval<T&>().mdPrincipalName)>> : std::true_type {};
+
+}  // namespace detail
+
+// C API. Before rd_kafka_new: sets sasl.mechanisms=OAUTHBEARER and the refresh callback, routes
+// SASL callbacks to their own queue, and registers `provider` for every client made from `conf`
+// (or from copies of it). Throws mskiam::Error if librdkafka lacks OAUTHBEARER or `conf` already
+// has a provider attached. The application's opaque is left alone.
+template <class Provider>
+void attach(rd_kafka_conf_t* conf, Provider& provider) {
+  detail::require_oauthbearer_support();
+  detail::set_or_throw(conf, "sasl.mechanisms", "OAUTHBEARER");
+  auto* binding = new detail::Binding{
+      &provider, [](void* p) { return detail::fetch_token(*static_cast<Provider*>(p)); }, 1};
+  // From here on the conf owns the binding: its on_conf_destroy releases it.
+  const rd_kafka_resp_err_t err = detail::add_interceptors(conf, binding);
+  if (err) {
+    if (err == RD_KAFKA_RESP_ERR__CONFLICT) {
+      // Nothing of ours was added (the first interceptor already conflicts): free it here.
+      delete binding;
+      throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                  "a token provider is already attached to this configuration");
+    }
+    throw Error(ErrorKind::internal, std::string(adapter_source),
+                std::string("cannot register interceptors: ") + rd_kafka_err2str(err));
+  }
+  rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, &detail::c_refresh);
+  rd_kafka_conf_enable_sasl_queue(conf, 1);
+}
+
+// C API. After rd_kafka_new: serve the refresh callback on librdkafka's background thread.
+inline void start(rd_kafka_t* rk) {
+  if (rd_kafka_error_t* error = rd_kafka_sasl_background_callbacks_enable(rk)) {
+    const std::string text = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                "cannot enable SASL background callbacks (was attach() called on the "
+                "configuration?): " + text);
+  }
+}
+
+// C++ API: an RdKafka::OAuthBearerTokenRefreshCb over any provider. It holds a reference; keep
+// it and the provider alive as long as the client.
+template <class Provider>
+class RefreshCallback : public RdKafka::OAuthBearerTokenRefreshCb {
+ public:
+  explicit RefreshCallback(Provider& provider) : provider_(provider) {}
+
+  void oauthbearer_token_refresh_cb(RdKafka::Handle* handle, const std::string&) override {
+    detail::deliver([this] { return detail::fetch_token(provider_); },
+                    [handle](const OAuthBearerToken& t) -> std::string {
+                      std::string errstr;
+                      const RdKafka::ErrorCode err = handle->oauthbearer_set_token(
+                          t.value, t.md_lifetime_ms, t.md_principal_name, {}, errstr);
+                      mskiam::detail::cleanse(errstr);
+                      return err == RdKafka::ERR_NO_ERROR ? std::string() : RdKafka::err2str(err);
+                    },
+                    [handle](const std::string& text) { handle->oauthbearer_set_token_failure(text); });
+  }
+
+  Provider& provider() noexcept { return provider_; }
+
+ private:
+  Provider& provider_;
+};
+
+// C++ API. Before Producer::create / KafkaConsumer::create: sets sasl.mechanisms=OAUTHBEARER and
+// the callback, and routes SASL callbacks to their own queue.
+template <class Provider>
+void attach(RdKafka::Conf& conf, RefreshCallback<Provider>& callback) {
+  detail::require_oauthbearer_support();
+  std::string errstr;
+  if (conf.set("sasl.mechanisms", "OAUTHBEARER", errstr) != RdKafka::Conf::CONF_OK ||
+      conf.set("oauthbearer_token_refresh_cb", &callback, errstr) != RdKafka::Conf::CONF_OK ||
+      conf.enable_sasl_queue(true, errstr) != RdKafka::Conf::CONF_OK)
+    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                "cannot configure OAUTHBEARER: " + errstr);
+}
+
+// C++ API. After the client is created: serve the callback on librdkafka's background thread.
+inline void start(RdKafka::Handle& handle) {
+  if (RdKafka::Error* error = handle.sasl_background_callbacks_enable()) {
+    const std::string text = error->str();
+    delete error;
+    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                "cannot enable SASL background callbacks (was attach() called on the "
+                "configuration?): " + text);
+  }
+}
+
+// Wrappers that take a token struct from a callback: returns OAuthBearerToken, or any struct with
+// modern-cpp-kafka's fields (`value`, `mdLifetime` as a duration since the epoch,
+// `mdPrincipalName`) without that library being included here. Throws mskiam::Error.
+//   props.put("oauthbearer_token_refresh_cb", [&](const std::string&) {
+//     return mskiam::rdkafka::oauthbearer_token<kafka::clients::OAuthBearerToken>(provider); });
+template <class Token = OAuthBearerToken, class Provider>
+Token oauthbearer_token(Provider& provider) {
+  OAuthBearerToken t = detail::fetch_token(provider);
+  if constexpr (std::is_same_v<Token, OAuthBearerToken>) {
+    return t;
+  } else {
+    static_assert(detail::has_modern_fields<Token>::value,
+                  "Token needs the fields value, mdLifetime and mdPrincipalName");
+    Token out{};
+    out.value = std::move(t.value);
+    out.mdLifetime = std::chrono::duration_cast<decltype(out.mdLifetime)>(
+        std::chrono::milliseconds(t.md_lifetime_ms));
+    out.mdPrincipalName = std::move(t.md_principal_name);
+    return out;
+  }
+}
+
+// For error_cb: the broker refused a re-authentication because the principal changed. Expected
+// and recoverable in the principal-tolerant mode: librdkafka reconnects and authenticates afresh
+// with the new principal. Not a reason to alert or restart.
+inline bool is_principal_change(std::string_view error_text) noexcept {
+  return error_text.find(principal_change_text) != std::string_view::npos;
+}
+
+// For error_cb: mskiam could not produce a token (set_token_failure). librdkafka keeps the
+// previous token and asks again in 10 s; the text names the credential source and the cause.
+inline bool is_token_failure(std::string_view error_text) noexcept {
+  return error_text.find(token_failure_text) != std::string_view::npos;
+}
+
+}  // namespace rdkafka
+MSKIAM_END_NAMESPACE
