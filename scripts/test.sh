@@ -34,7 +34,7 @@ build_and_test clang-release clang++ Release
 
 stage "librdkafka 2.8.0 from Debian 13's source package"
 rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
-PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
+MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
   build_and_test gcc-debug-rdkafka-2.8 g++ Debug \
   -DCMAKE_BUILD_RPATH="$rdkafka_prefix/lib" -DCMAKE_PREFIX_PATH="$rdkafka_prefix"
 

@@ -4,12 +4,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "mskiam/version.hpp"
+#include "mskiam/detail/time.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -49,5 +50,48 @@ struct Event {
 // Called on the thread that calls TokenProvider::token(), without the provider's lock held; it
 // must not call back into the provider that reports the event.
 using EventHandler = std::function<void(const Event&)>;
+
+// Syslog severities, as librdkafka's log uses them.
+enum class Severity { error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
+
+constexpr Severity severity(EventType type) noexcept {
+  switch (type) {
+    case EventType::principal_change_rejected: return Severity::error;
+    case EventType::refresh_failed:
+    case EventType::credentials_expiring: return Severity::warning;
+    case EventType::principal_changed: return Severity::notice;
+    case EventType::credentials_fetched: return Severity::info;
+    case EventType::token_issued: return Severity::debug;
+  }
+  return Severity::info;
+}
+
+// One line for a log: `credentials_fetched source=web_identity principal=arn:... expires=...`.
+inline std::string describe(const Event& e) {
+  std::string line(to_string(e.type));
+  auto field = [&line](std::string_view name, const std::string& value) {
+    if (value.empty()) return;
+    line.append(" ").append(name).append("=").append(value);
+  };
+  field("source", e.source);
+  field("access_key_id", e.access_key_id);
+  field("principal", e.principal);
+  field("previous_principal", e.previous_principal);
+  if (e.expiration)
+    field(e.type == EventType::token_issued ? "token_expires" : "expires", detail::iso8601(*e.expiration));
+  if (e.retry_at) field("retry_at", detail::iso8601(*e.retry_at));
+  if (!e.message.empty()) line.append(" cause=\"").append(e.message).append("\"");
+  return line;
+}
+
+// A handler that prints events up to `max` severity to stderr, one line each, prefixed with
+// `mskiam: `. `stderr_events()` shows everything but token_issued.
+inline EventHandler stderr_events(Severity max = Severity::info) {
+  return [max](const Event& e) {
+    if (static_cast<int>(severity(e.type)) > static_cast<int>(max)) return;
+    const std::string line = "mskiam: " + describe(e) + "\n";
+    std::fputs(line.c_str(), stderr);
+  };
+}
 
 MSKIAM_END_NAMESPACE

@@ -138,6 +138,33 @@ class TokenProvider {
     return {fetches_, failures_, principal_changes_, tokens_issued_};
   }
 
+  // A snapshot for health checks and metrics exporters; cheap, from any thread.
+  struct Metrics {
+    Counters counters;
+    std::optional<time_point> last_success;          // last successful fetch
+    std::optional<time_point> credential_expiration;  // of the cached credentials
+    std::optional<time_point> token_expiration;       // of the last token signed
+    std::string principal;                            // of the cached credentials
+    std::string source;                               // the source that answered last
+    std::string last_error;                           // text of the last failed fetch, if any
+    bool last_fetch_failed = false;
+  };
+  Metrics metrics() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Metrics m;
+    m.counters = {fetches_, failures_, principal_changes_, tokens_issued_};
+    m.last_success = last_success_;
+    if (credentials_) {
+      m.credential_expiration = credentials_->expiration;
+      m.principal = credentials_->principal;
+      m.source = credentials_->source;
+    }
+    if (token_) m.token_expiration = token_->expires_at;
+    m.last_error = last_error_;
+    m.last_fetch_failed = consecutive_failures_ > 0;
+    return m;
+  }
+
  private:
   // Seconds a token signed now may live: up to the credentials' expiration minus the margin.
   std::chrono::seconds usable_seconds(time_point now) const {
@@ -256,6 +283,7 @@ class TokenProvider {
       key_cache_.reset();
       token_.reset();
       consecutive_failures_ = 0;
+      last_success_ = now;
       next_attempt_ = now;
       if (credentials_->expiration) {
         const RefreshPolicy& p = provider_options_.refresh;
@@ -333,6 +361,7 @@ class TokenProvider {
   unsigned consecutive_failures_ = 0;
   std::uint64_t jitter_state_;
   std::string last_error_;
+  std::optional<time_point> last_success_;
   std::uint64_t fetches_ = 0, failures_ = 0, principal_changes_ = 0, tokens_issued_ = 0;
 };
 

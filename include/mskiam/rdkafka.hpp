@@ -32,6 +32,7 @@
 #include <unordered_map>
 
 #include "mskiam/error.hpp"
+#include "mskiam/events.hpp"
 #include "mskiam/token.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -338,6 +339,20 @@ Token oauthbearer_token(Provider& provider) {
     out.mdPrincipalName = std::move(t.md_principal_name);
     return out;
   }
+}
+
+// Provider events in librdkafka's log format, through one of librdkafka's own log printers
+// (rd_kafka_log_print to stderr by default, or rd_kafka_log_syslog), facility MSKIAM:
+//   %6|1700000000.123|MSKIAM|| credentials_fetched source=web_identity principal=arn:...
+// Pass it as ProviderOptions::on_event.
+inline EventHandler librdkafka_log_events(
+    Severity max = Severity::info,
+    void (*printer)(const rd_kafka_t*, int, const char*, const char*) = &rd_kafka_log_print) {
+  return [max, printer](const Event& e) {
+    const int level = static_cast<int>(severity(e.type));
+    if (level > static_cast<int>(max)) return;
+    printer(nullptr, level, "MSKIAM", describe(e).c_str());
+  };
 }
 
 // For error_cb: the broker refused a re-authentication because the principal changed. Expected

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -302,4 +303,34 @@ TEST_CASE("error classifier: a principal change on re-authentication is expected
   CHECK(mskiam::rdkafka::is_token_failure(
       "Failed to acquire SASL OAUTHBEARER token: mskiam: sts: timeout: ..."));
   CHECK_FALSE(mskiam::rdkafka::is_token_failure("Connect to ipv4#127.0.0.1:1 failed"));
+}
+
+namespace {
+std::vector<std::string>& printed() {
+  static std::vector<std::string> lines;
+  return lines;
+}
+void capture_printer(const rd_kafka_t*, int level, const char* facility, const char* text) {
+  printed().push_back(std::to_string(level) + "|" + facility + "|" + text);
+}
+}  // namespace
+
+TEST_CASE("librdkafka_log_events: events in librdkafka's log format, filtered by severity") {
+  printed().clear();
+  auto handler = mskiam::rdkafka::librdkafka_log_events(mskiam::Severity::info, &capture_printer);
+  mskiam::Event fetched{mskiam::EventType::credentials_fetched, {}, "web_identity", "ASIAX", "arn:p",
+                        {}, {}, {}, {}};
+  mskiam::Event token{mskiam::EventType::token_issued, {}, "web_identity", "ASIAX", "arn:p", {}, {}, {}, {}};
+  handler(fetched);
+  handler(token);  // debug: filtered out at info
+  REQUIRE(printed().size() == 1);
+  CHECK(printed()[0] == "6|MSKIAM|credentials_fetched source=web_identity access_key_id=ASIAX principal=arn:p");
+}
+
+TEST_CASE("rdkafka: runs against the librdkafka version the build expects") {
+  // scripts/test.sh sets this for the build against librdkafka 2.8.0, so a wrong library
+  // picked up at run time (Debian's 2.0.2) fails here instead of silently testing the old one.
+  if (const char* expected = std::getenv("MSKIAM_EXPECT_RDKAFKA_VERSION"))
+    CHECK(std::string(rd_kafka_version_str()) == expected);
+  CHECK(rd_kafka_version() >= 0x020002ff);
 }
