@@ -195,13 +195,16 @@ inline rd_kafka_resp_err_t on_conf_dup(rd_kafka_conf_t* new_conf, const rd_kafka
   return add_interceptors(new_conf, binding);
 }
 
+// on_new first: it is the only one of the three whose names librdkafka keeps unique, so a
+// second attach() to one conf fails there, before anything refers to the new binding.
 inline rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, Binding* binding) {
   rd_kafka_resp_err_t err =
-      rd_kafka_conf_interceptor_add_on_conf_destroy(conf, interceptor_name, &on_conf_destroy, binding);
+      rd_kafka_conf_interceptor_add_on_new(conf, interceptor_name, &on_new, binding);
   if (err) return err;
   err = rd_kafka_conf_interceptor_add_on_conf_dup(conf, interceptor_name, &on_conf_dup, binding);
   if (err) return err;
-  return rd_kafka_conf_interceptor_add_on_new(conf, interceptor_name, &on_new, binding);
+  return rd_kafka_conf_interceptor_add_on_conf_destroy(conf, interceptor_name, &on_conf_destroy,
+                                                       binding);
 }
 
 inline void require_oauthbearer_support() {
@@ -247,7 +250,7 @@ void attach(rd_kafka_conf_t* conf, Provider& provider) {
   const rd_kafka_resp_err_t err = detail::add_interceptors(conf, binding);
   if (err) {
     if (err == RD_KAFKA_RESP_ERR__CONFLICT) {
-      // Nothing of ours was added (the first interceptor already conflicts): free it here.
+      // on_new conflicted, so nothing refers to this binding: free it here.
       delete binding;
       throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
                   "a token provider is already attached to this configuration");

@@ -70,7 +70,7 @@ inline std::string base64url_encode(std::string_view in) {
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(in[k]); };
+  auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(in[k])); };
   for (; i + 3 <= in.size(); i += 3) {
     const unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
     out += alphabet[(v >> 18) & 63];
