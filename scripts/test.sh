@@ -35,6 +35,9 @@ build_and_test clang-release clang++ Release
 stage "sanitizers: ASan+UBSan+LSan and TSan"
 bash scripts/sanitizers.sh
 
+stage "fuzzing every parser of untrusted input"
+MSKIAM_FUZZ_SECONDS=${MSKIAM_FUZZ_SECONDS:-30} bash scripts/fuzz.sh
+
 stage "librdkafka 2.8.0 from Debian 13's source package"
 rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
 MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
