@@ -17,6 +17,7 @@ log and group state, request handlers, connection handler, server, CLI.
 """
 import argparse
 import base64
+import collections
 import datetime
 import hmac
 import json
@@ -233,7 +234,7 @@ class EventLog:
     def __init__(self, path=None):
         self._lock = threading.Lock()
         self._file = open(path, "a", encoding="utf-8") if path else None
-        self.events = []  # kept in memory too, for in-process tests
+        self.events = collections.deque(maxlen=100000)  # the latest ones, for in-process tests
 
     def emit(self, event, **fields):
         record = {"ts_ms": int(time.time() * 1000), "event": event}
@@ -1028,16 +1029,15 @@ def handle_list_offsets(conn, version, r):
     if version >= 2:
         w.int32(0)
 
-    def write_partition(p):
-        error, ts, offset = broker.list_offset(current_topic[0], p[0], p[1])
-        w.int32(p[0]).int16(error).int64(ts).int64(offset)
-        if version >= 4:
-            w.int32(-1)  # leader_epoch
-    current_topic = [None]
+    def write_topic(topic):
+        name, partitions = topic
 
-    def write_topic(t):
-        current_topic[0] = t[0]
-        w.string(t[0]).array(t[1], write_partition)
+        def write_partition(p):
+            error, ts, offset = broker.list_offset(name, p[0], p[1])
+            w.int32(p[0]).int16(error).int64(ts).int64(offset)
+            if version >= 4:
+                w.int32(-1)  # leader_epoch
+        w.string(name).array(partitions, write_partition)
     w.array(topics, write_topic)
     return w.value()
 
