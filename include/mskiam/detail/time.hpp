@@ -74,41 +74,34 @@ inline void append_digits(std::string& out, std::int64_t value, int width) {
   while (n > 0) out += buf[--n];
 }
 
-// SigV4 `X-Amz-Date`: YYYYMMDDTHHMMSSZ, sub-second part dropped.
-inline std::string amz_date(SysTime t) {
+// YYYYMMDDTHHMMSSZ (`basic`, SigV4's X-Amz-Date) or YYYY-MM-DDTHH:MM:SSZ (ISO 8601 extended),
+// sub-second part dropped.
+inline std::string format_utc(SysTime t, bool basic) {
   const CivilTime c = civil_from_seconds(to_unix_seconds(t));
   std::string out;
-  out.reserve(16);
+  out.reserve(20);
+  const char* date_sep = basic ? "" : "-";
+  const char* time_sep = basic ? "" : ":";
   append_digits(out, c.year, 4);
+  out += date_sep;
   append_digits(out, c.month, 2);
+  out += date_sep;
   append_digits(out, c.day, 2);
   out += 'T';
   append_digits(out, c.hour, 2);
+  out += time_sep;
   append_digits(out, c.minute, 2);
+  out += time_sep;
   append_digits(out, c.second, 2);
   out += 'Z';
   return out;
 }
 
+// SigV4 `X-Amz-Date`: 20240229T235959Z.
+inline std::string amz_date(SysTime t) { return format_utc(t, true); }
+
 // ISO 8601 in UTC with a `Z`: 2024-02-29T23:59:59Z.
-inline std::string iso8601(SysTime t) {
-  const CivilTime c = civil_from_seconds(to_unix_seconds(t));
-  std::string out;
-  out.reserve(20);
-  append_digits(out, c.year, 4);
-  out += '-';
-  append_digits(out, c.month, 2);
-  out += '-';
-  append_digits(out, c.day, 2);
-  out += 'T';
-  append_digits(out, c.hour, 2);
-  out += ':';
-  append_digits(out, c.minute, 2);
-  out += ':';
-  append_digits(out, c.second, 2);
-  out += 'Z';
-  return out;
-}
+inline std::string iso8601(SysTime t) { return format_utc(t, false); }
 
 // Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)`, also with a lower-case `t`/`z` or a space
 // between date and time. Fractions are truncated to seconds. nullopt on anything else.
