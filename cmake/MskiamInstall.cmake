@@ -25,5 +25,21 @@ install(FILES
   "${PROJECT_SOURCE_DIR}/cmake/FindRdKafka.cmake"
   DESTINATION "${MSKIAM_CMAKE_DIR}")
 
+# Relative to the .pc file's own directory, so that `cmake --install --prefix <elsewhere>`, vcpkg
+# and a moved tree all work; absolute only when the install directories are themselves absolute.
+set(_mskiam_pc_dir "${CMAKE_INSTALL_DATADIR}/pkgconfig")
+if(IS_ABSOLUTE "${CMAKE_INSTALL_DATADIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  set(MSKIAM_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  set(MSKIAM_PC_INCLUDEDIR "${CMAKE_INSTALL_FULL_INCLUDEDIR}")
+else()
+  file(RELATIVE_PATH _mskiam_pc_up "/p/${_mskiam_pc_dir}" "/p")
+  string(REGEX REPLACE "/$" "" _mskiam_pc_up "${_mskiam_pc_up}")
+  set(MSKIAM_PC_PREFIX "\${pcfiledir}/${_mskiam_pc_up}")
+  set(MSKIAM_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
+set(MSKIAM_PC_REQUIRES "libcrypto")
+if(MSKIAM_CURL)
+  string(APPEND MSKIAM_PC_REQUIRES " libcurl")
+endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/mskiam.pc.in" "${PROJECT_BINARY_DIR}/mskiam.pc" @ONLY)
-install(FILES "${PROJECT_BINARY_DIR}/mskiam.pc" DESTINATION "${CMAKE_INSTALL_DATADIR}/pkgconfig")
+install(FILES "${PROJECT_BINARY_DIR}/mskiam.pc" DESTINATION "${_mskiam_pc_dir}")

@@ -1,0 +1,51 @@
+# packaging.pkg_config.{configure,build}: a consumer that knows only pkg-config and a compiler.
+#   cmake -DSTEP=configure|build -DPKG_CONFIG=... -DPREFIX=... -DCXX=... -DSOURCE=... -DOUTPUT=...
+#         -DRDKAFKA=ON|OFF -P pkg_config.cmake
+# The compile line is what the README shows:
+#   c++ app.cpp $(pkg-config --cflags --libs mskiam)       (+ rdkafka++ rdkafka for the adapter)
+set(ENV{PKG_CONFIG_PATH} "${PREFIX}/share/pkgconfig:$ENV{PKG_CONFIG_PATH}")
+set(modules mskiam)
+set(defines "")
+if(RDKAFKA)
+  # rdkafka++.pc lists rdkafka only in Requires.private; the adapter calls the C API too.
+  list(APPEND modules rdkafka++ rdkafka)
+  set(defines -DMSKIAM_TEST_RDKAFKA)
+endif()
+
+function(pkg_config out)
+  execute_process(COMMAND "${PKG_CONFIG}" ${ARGN} OUTPUT_VARIABLE text ERROR_VARIABLE err
+                  RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "pkg-config ${ARGN} failed: ${err}")
+  endif()
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+if(STEP STREQUAL "configure")
+  pkg_config(version --modversion mskiam)
+  pkg_config(cflags --cflags mskiam)
+  message(STATUS "mskiam ${version} from ${PREFIX}: ${cflags}")
+  if(NOT cflags MATCHES "-I${PREFIX}/share/pkgconfig/\\.\\./\\.\\./include")
+    message(FATAL_ERROR "mskiam.pc does not point into ${PREFIX}: ${cflags}")
+  endif()
+elseif(STEP STREQUAL "build")
+  pkg_config(flags --cflags --libs ${modules})
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  set(rpath "")
+  if(RDKAFKA)
+    # A librdkafka outside the default search path (CI's 2.8.0) must be found at run time.
+    pkg_config(libdir --variable=libdir rdkafka)
+    set(rpath "-Wl,-rpath,${libdir}")
+  endif()
+  get_filename_component(dir "${OUTPUT}" DIRECTORY)
+  file(MAKE_DIRECTORY "${dir}")
+  set(command "${CXX}" -Wall -Wextra ${defines} "${SOURCE}" -o "${OUTPUT}" ${flags} ${rpath})
+  string(REPLACE ";" " " shown "${command}")
+  message(STATUS "${shown}")
+  execute_process(COMMAND ${command} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "compiling the pkg-config consumer failed (${rc})")
+  endif()
+else()
+  message(FATAL_ERROR "STEP must be configure or build")
+endif()

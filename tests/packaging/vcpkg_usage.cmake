@@ -1,0 +1,22 @@
+# packaging.vcpkg_usage: the port's usage text (what `vcpkg install mskiam` prints) is the code
+# of the find_package consumer that packaging.find_package* build and run: every find_package()
+# line verbatim, every target_link_libraries() line with `main` for the consumer's target.
+#   cmake -DSOURCE_DIR=... -P vcpkg_usage.cmake
+file(STRINGS "${SOURCE_DIR}/ports/mskiam/usage" usage)
+file(READ "${SOURCE_DIR}/test_package/CMakeLists.txt" consumer)
+set(checked 0)
+foreach(line IN LISTS usage)
+  string(STRIP "${line}" line)
+  if(line MATCHES "^(find_package|target_link_libraries)\\(")
+    string(REPLACE "target_link_libraries(main " "target_link_libraries(test_package " line "${line}")
+    string(FIND "${consumer}" "${line}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "ports/mskiam/usage shows `${line}`, which test_package/ does not do")
+    endif()
+    math(EXPR checked "${checked} + 1")
+  endif()
+endforeach()
+if(checked LESS 4)
+  message(FATAL_ERROR "ports/mskiam/usage shows ${checked} CMake lines; expected 4")
+endif()
+message(STATUS "usage: ${checked} lines match test_package/CMakeLists.txt")
