@@ -103,8 +103,12 @@ inline std::string amz_date(SysTime t) { return format_utc(t, true); }
 // ISO 8601 in UTC with a `Z`: 2024-02-29T23:59:59Z.
 inline std::string iso8601(SysTime t) { return format_utc(t, false); }
 
+inline constexpr unsigned min_year = 1900;
+inline constexpr unsigned max_year = 2200;
+
 // Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)`, also with a lower-case `t`/`z` or a space
-// between date and time. Fractions are truncated to seconds. nullopt on anything else.
+// between date and time, years 1900 to 2200. Fractions are truncated to seconds. nullopt on
+// anything else.
 inline std::optional<SysTime> parse_iso8601(std::string_view s) {
   std::size_t i = 0;
   auto number = [&](std::size_t width, unsigned& out) {
@@ -150,6 +154,9 @@ inline std::optional<SysTime> parse_iso8601(std::string_view s) {
     return std::nullopt;
   }
   if (i != s.size()) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: about 1678 to 2262. Credential expirations
+  // outside a narrower window are not real and would overflow the conversion below.
+  if (year < min_year || year > max_year) return std::nullopt;
   static constexpr unsigned month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12 || day < 1 || day > month_days[month - 1] || hour > 23 ||
       minute > 59 || second > 60)
