@@ -140,5 +140,114 @@ inline std::string presign_canonical_request(std::string_view canonical_uri,
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Header signing: a request that carries its signature in an `Authorization` header, with the
+// payload hash of its body (STS AssumeRole and GetCallerIdentity are POSTs signed this way).
+// botocore's SigV4Auth is the reference: it signs `host`, `x-amz-date`, the session token as
+// `x-amz-security-token` and every header the request already has (here `content-type`), and
+// does not add `x-amz-content-sha256`.
+
+struct HeaderSigningRequest {
+  std::string method = "POST";
+  std::string host;                 // the Host header exactly as sent (with `:port` if not default)
+  std::string canonical_uri = "/";  // already URI-encoded
+  std::string canonical_query;      // already encoded and sorted (canonical_query()); usually empty
+  std::vector<std::pair<std::string, std::string>> headers;  // signed too, e.g. Content-Type
+  std::string body;
+};
+
+// The headers to add to the request, in this order: `X-Amz-Date`, `X-Amz-Security-Token` (only
+// with a session token) and `Authorization`. `region` is the signing region (`us-east-1` for
+// the global STS endpoint).
+inline std::vector<std::pair<std::string, std::string>> sign_headers(
+    const HeaderSigningRequest& request, const Credentials& credentials, std::string_view region,
+    std::string_view service, std::chrono::system_clock::time_point now);
+
+// Hex SHA-256 of a body: the last line of the canonical request.
+inline std::string payload_hash(std::string_view body) { return detail::hex(detail::sha256(body)); }
+
+// Canonical headers: names lower-cased, values trimmed with inner runs of spaces collapsed,
+// sorted by name, repeated names joined with `,`. `block` is the `name:value\n` lines,
+// `signed_headers` the `;`-joined names.
+struct CanonicalHeaders {
+  std::string block;
+  std::string signed_headers;
+};
+
+inline CanonicalHeaders canonical_headers(std::vector<std::pair<std::string, std::string>> headers) {
+  for (auto& [name, value] : headers) {
+    for (char& c : name)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    std::string clean;
+    clean.reserve(value.size());
+    for (char c : value) {
+      const bool space = c == ' ' || c == '\t';
+      if (space && (clean.empty() || clean.back() == ' ')) continue;
+      clean += space ? ' ' : c;
+    }
+    while (!clean.empty() && clean.back() == ' ') clean.pop_back();
+    value = std::move(clean);
+  }
+  // Stable: repeated headers keep the order in which they were given.
+  std::stable_sort(headers.begin(), headers.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  CanonicalHeaders out;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    if (i > 0 && headers[i].first == headers[i - 1].first) {
+      out.block.pop_back();  // the `\n`: append to the previous line
+      out.block.append(",").append(headers[i].second).append("\n");
+      continue;
+    }
+    if (!out.signed_headers.empty()) out.signed_headers += ';';
+    out.signed_headers += headers[i].first;
+    out.block.append(headers[i].first).append(":").append(headers[i].second).append("\n");
+  }
+  return out;
+}
+
+// METHOD, URI, query, canonical headers, a blank line, signed headers, payload hash.
+inline std::string header_canonical_request(std::string_view method, std::string_view canonical_uri,
+                                            std::string_view canonical_query,
+                                            const CanonicalHeaders& headers,
+                                            std::string_view payload_hash_hex) {
+  std::string out;
+  out.reserve(method.size() + canonical_uri.size() + canonical_query.size() +
+              headers.block.size() + headers.signed_headers.size() + payload_hash_hex.size() + 8);
+  out.append(method).append("\n").append(canonical_uri).append("\n").append(canonical_query);
+  out.append("\n").append(headers.block).append("\n").append(headers.signed_headers);
+  out.append("\n").append(payload_hash_hex);
+  return out;
+}
+
+inline std::vector<std::pair<std::string, std::string>> sign_headers(
+    const HeaderSigningRequest& request, const Credentials& credentials, std::string_view region,
+    std::string_view service, std::chrono::system_clock::time_point now) {
+  const std::string amz_date = detail::amz_date(now);
+  std::vector<std::pair<std::string, std::string>> added;
+  added.emplace_back("X-Amz-Date", amz_date);
+  if (!credentials.session_token.empty())
+    added.emplace_back("X-Amz-Security-Token", credentials.session_token.reveal());
+
+  std::vector<std::pair<std::string, std::string>> to_sign = request.headers;
+  to_sign.emplace_back("host", request.host);
+  to_sign.insert(to_sign.end(), added.begin(), added.end());
+  const CanonicalHeaders headers = canonical_headers(std::move(to_sign));
+
+  const std::string canonical =
+      header_canonical_request(request.method, request.canonical_uri, request.canonical_query,
+                               headers, payload_hash(request.body));
+  const std::string scope = credential_scope(std::string_view(amz_date).substr(0, 8), region, service);
+  detail::Digest key = derive_signing_key(credentials.secret_access_key,
+                                          std::string_view(amz_date).substr(0, 8), region, service);
+  const std::string sig = signature(key, string_to_sign(amz_date, scope, canonical));
+  detail::cleanse(key.data(), key.size());
+  std::string authorization(algorithm);
+  authorization.append(" Credential=").append(credentials.access_key_id).append("/").append(scope);
+  authorization.append(", SignedHeaders=").append(headers.signed_headers);
+  authorization.append(", Signature=").append(sig);
+  added.emplace_back("Authorization", std::move(authorization));
+  return added;
+}
+
 }  // namespace sigv4
 MSKIAM_END_NAMESPACE

@@ -1,0 +1,116 @@
+// AssumeRole<Source>: STS AssumeRole signed with the credentials of another source, under a
+// role session name chosen once. This is how a principal is pinned when the source below cannot
+// pin it: EKS Pod Identity names every session `eks-<cluster>-<pod>-<random UUID>` server side,
+// so every renewal of its credentials is a new principal, and MSK refuses a re-authentication
+// under a new principal. Chaining into a dedicated MSK role with a fixed session name gives one
+// principal for the life of the process:
+//
+//   AssumeRole<ContainerCredentials>::Options o;
+//   o.role_arn = "arn:aws:iam::123456789012:role/MskClient";
+//   o.session_name = SessionName::fixed("orders-consumer");
+//   TokenProvider p{AssumeRole{ContainerCredentials::from_environment(), o}, token_options};
+//
+// The target role's trust policy must allow `sts:AssumeRole` for the base role's ARN. STS caps
+// role chaining (AssumeRole signed with credentials that are themselves an assumed role, as Pod
+// Identity, ECS, IMDS and web identity credentials are) at one hour: a `duration` above 3600 s
+// fails with ValidationError there. The default (3600 s) is always accepted.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "mskiam/credentials.hpp"
+#include "mskiam/error.hpp"
+#include "mskiam/policy.hpp"
+#include "mskiam/sts.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+
+template <class Source>
+class AssumeRole {
+  static_assert(is_credential_source_v<Source>, "AssumeRole<Source>: Source needs Credentials fetch()");
+
+ public:
+  static constexpr std::string_view source = "assume_role";
+
+  struct Options {
+    std::string role_arn;
+    // Fixed > the host-derived default (policy.hpp). AWS_ROLE_SESSION_NAME is for web identity
+    // only, as in every AWS SDK; a profile's role_session_name arrives here as fixed.
+    SessionName session_name;
+    std::string external_id;  // empty: none
+    std::chrono::seconds duration{3600};  // 900..43200; at most 3600 when the base is a role
+    StsOptions sts;           // region empty: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  };
+
+  // Checks the role ARN, duration, external id and session name, and resolves the session name
+  // (once). Throws invalid_argument before any call is made.
+  AssumeRole(Source base, Options options)
+      : base_(std::move(base)),
+        options_(std::move(options)),
+        session_name_(options_.session_name.resolve(std::nullopt, source)),
+        sts_(options_.sts) {
+    validate_role_arn(options_.role_arn, source);
+    validate_duration(options_.duration, source);
+    if (!options_.external_id.empty()) validate_external_id(options_.external_id, source);
+  }
+
+  // Base credentials from the wrapped source (fetched again every time: they may have been
+  // renewed), then AssumeRole signed with them.
+  Credentials fetch() {
+    Credentials base;
+    try {
+      base = base_.fetch();
+    } catch (const Error& e) {
+      throw Error(e.kind(), std::string(source),
+                  "base credentials for " + options_.role_arn + " from " + base_name() + ": " + e.what(),
+                  e.code());
+    }
+    // Known to be a chained role session: say so before STS answers ValidationError.
+    if (options_.duration > sts_max_chained_duration &&
+        base.principal.find(":assumed-role/") != std::string::npos)
+      throw Error(ErrorKind::invalid_argument, std::string(source),
+                  "duration " + std::to_string(options_.duration.count()) + " s for " + options_.role_arn +
+                      ": the base credentials are an assumed role (" + base.principal +
+                      ") and STS caps role chaining at 3600 s");
+    AssumeRoleRequest request;
+    request.role_arn = options_.role_arn;
+    request.session_name = session_name_;
+    request.external_id = options_.external_id;
+    request.duration = options_.duration;
+    try {
+      Credentials c = sts_.assume_role(base, request);
+      c.source = std::string(source);
+      return c;
+    } catch (const Error& e) {
+      throw Error(e.kind(), std::string(source),
+                  "session " + session_name_ + ", signed by " + base.access_key_id + " from " +
+                      base_name() + ": " + e.what(),
+                  e.code());
+    }
+  }
+
+  std::string_view name() const noexcept { return source; }
+  const std::string& session_name() const noexcept { return session_name_; }
+  const std::string& role_arn() const noexcept { return options_.role_arn; }
+  const Source& base() const noexcept { return base_; }
+  const StsClient& sts() const noexcept { return sts_; }
+
+ private:
+  std::string base_name() const {
+    if constexpr (detail::has_source_name<Source>::value)
+      return std::string(base_.name());
+    else
+      return "the base source";
+  }
+
+  Source base_;
+  Options options_;
+  std::string session_name_;
+  StsClient sts_;
+};
+
+MSKIAM_END_NAMESPACE

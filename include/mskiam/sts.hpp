@@ -1,0 +1,506 @@
+// AWS STS over the Query protocol: AssumeRole (SigV4-signed), AssumeRoleWithWebIdentity
+// (unsigned) and GetCallerIdentity (signed), against the regional endpoint of the region's
+// partition. Responses are read by element name in any order; errors keep STS's own code.
+//
+// Only the calls the credential sources need, and only the parameters that decide the principal
+// and the session: role ARN, session name, external id, duration. Inputs are checked before any
+// call, so that a bad session name is reported as such, not as an STS ValidationError an hour
+// into a deployment.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mskiam/credentials.hpp"
+#include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/time.hpp"
+#include "mskiam/detail/xml.hpp"
+#include "mskiam/error.hpp"
+#include "mskiam/http.hpp"
+#include "mskiam/policy.hpp"
+#include "mskiam/sigv4.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+
+inline constexpr std::string_view sts_source = "sts";
+inline constexpr std::string_view sts_service = "sts";
+inline constexpr std::string_view sts_api_version = "2011-06-15";
+inline constexpr std::string_view sts_content_type = "application/x-www-form-urlencoded; charset=utf-8";
+inline constexpr std::string_view region_env = "AWS_REGION";
+inline constexpr std::string_view default_region_env = "AWS_DEFAULT_REGION";
+inline constexpr std::string_view default_sts_region = "us-east-1";
+// STS answers are about 2 KiB; anything far larger is not STS.
+inline constexpr std::size_t sts_max_response_bytes = 64 * 1024;
+// DurationSeconds bounds of both operations; role chaining (AssumeRole signed with credentials
+// that are themselves an assumed role) is capped at one hour by STS.
+inline constexpr std::chrono::seconds sts_min_duration{900};
+inline constexpr std::chrono::seconds sts_max_duration{43200};
+inline constexpr std::chrono::seconds sts_max_chained_duration{3600};
+inline constexpr std::size_t max_role_arn = 2048;
+inline constexpr std::size_t min_role_arn = 20;
+inline constexpr std::size_t min_external_id = 2;
+inline constexpr std::size_t max_external_id = 1224;
+inline constexpr std::size_t min_web_identity_token = 4;
+inline constexpr std::size_t max_web_identity_token = 20000;
+
+struct StsOptions {
+  std::string region;    // empty: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  std::string endpoint;  // override, e.g. http://127.0.0.1:PORT (not with fips)
+  bool fips = false;     // sts-fips.<region>.<suffix> (GovCloud: its regular endpoint)
+  RetryPolicy retry;
+  HttpTransport transport = curl_transport;
+  std::chrono::milliseconds connect_timeout{2000}, timeout{5000};
+};
+
+struct AssumeRoleRequest {
+  std::string role_arn, session_name, external_id;  // external_id: empty for none
+  std::chrono::seconds duration{3600};
+};
+
+struct WebIdentityRequest {
+  std::string role_arn, session_name;
+  Secret web_identity_token;
+  std::chrono::seconds duration{3600};
+};
+
+// `https://sts.<region>.<partition suffix>` (`.amazonaws.com.cn` for cn-*), or
+// `https://sts-fips.<region>.<suffix>` with `fips`; GovCloud's regular endpoints are FIPS
+// already. `aws-global` is `https://sts.amazonaws.com`. Throws invalid_argument on a malformed
+// region.
+inline std::string sts_endpoint(std::string_view region, bool fips);
+
+// The region STS calls go to: `configured` if not empty, else AWS_REGION, AWS_DEFAULT_REGION,
+// else us-east-1.
+inline std::string resolve_sts_region(std::string_view configured);
+
+// Checks made before any call; each throws Error(invalid_argument, source, ...).
+inline void validate_role_arn(std::string_view arn, std::string_view source);
+inline void validate_duration(std::chrono::seconds duration, std::string_view source);
+inline void validate_external_id(std::string_view external_id, std::string_view source);
+
+// Retries (StsOptions::retry) only what may pass: throttling codes, IDPCommunicationError,
+// 5xx answers, timeouts and transport errors. Never AccessDenied, ValidationError,
+// InvalidIdentityToken, ExpiredTokenException and other answers about the request itself.
+class StsClient {
+ public:
+  explicit StsClient(StsOptions options);
+
+  // Signed with `base` (its session token as X-Amz-Security-Token), service sts.
+  Credentials assume_role(const Credentials& base, const AssumeRoleRequest& request);
+  // Unsigned: the web identity token is the authentication.
+  Credentials assume_role_with_web_identity(const WebIdentityRequest& request);
+  // The ARN of the principal `credentials` belong to.
+  std::string get_caller_identity(const Credentials& credentials);
+
+  const std::string& endpoint() const noexcept { return endpoint_; }
+  const std::string& region() const noexcept { return region_; }
+  const std::string& signing_region() const noexcept { return signing_region_; }
+
+ private:
+  struct Call {
+    std::string action;
+    std::string subject;  // what errors name: the role ARN, or empty
+    std::vector<std::pair<std::string, std::string>> params;  // after Action and Version
+    const Credentials* signer = nullptr;                      // null: unsigned
+  };
+  std::string perform(const Call& call);
+  HttpRequest build_request(const Call& call, const std::string& body) const;
+
+  StsOptions options_;
+  std::string region_;
+  std::string signing_region_;
+  std::string endpoint_;  // scheme://authority, no trailing slash
+  std::string host_;      // authority: signed as `host` and sent as Host
+  std::string path_ = "/";
+};
+
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+inline bool is_region_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+inline void validate_sts_region(std::string_view region) {
+  bool ok = !region.empty() && region.size() <= 64 && region.front() != '-' && region.back() != '-';
+  for (char c : region) ok = ok && is_region_char(c);
+  if (!ok)
+    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
+                "region \"" + std::string(region) +
+                    "\" is malformed: expected lower-case letters, digits and hyphens such as \"us-east-1\"");
+}
+
+inline bool starts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// The DNS suffix of the region's partition (botocore data/partitions.json); `aws` otherwise.
+inline std::string_view sts_dns_suffix(std::string_view region) noexcept {
+  if (starts_with(region, "cn-")) return "amazonaws.com.cn";
+  if (starts_with(region, "us-isob-")) return "sc2s.sgov.gov";
+  if (starts_with(region, "us-isof-")) return "csp.hci.ic.gov";
+  if (starts_with(region, "us-iso-")) return "c2s.ic.gov";
+  if (starts_with(region, "eu-isoe-")) return "cloud.adc-e.uk";
+  if (starts_with(region, "eusc-")) return "amazonaws.eu";
+  return "amazonaws.com";
+}
+
+// STS error codes worth another attempt (botocore retries/standard.py, STS API reference).
+inline bool sts_retryable_code(std::string_view code) noexcept {
+  static constexpr std::string_view codes[] = {
+      "Throttling",          "ThrottlingException",       "ThrottledException",
+      "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
+      "LimitExceededException",    "RequestThrottled",         "SlowDown",
+      "IDPCommunicationError",     "InternalFailure",          "InternalError",
+      "ServiceUnavailable",        "RequestTimeout",           "RequestTimeoutException"};
+  for (std::string_view c : codes)
+    if (c == code) return true;
+  return false;
+}
+
+// A service message as it may appear in ours: printable, bounded.
+inline std::string printable(std::string_view text, std::size_t max = 512) {
+  std::string out;
+  for (char c : text.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+  if (text.size() > max) out += "...";
+  return out;
+}
+
+// Wipes a string that held a secret (a request body, a response) when the scope ends.
+struct WipeOnExit {
+  std::string& text;
+  ~WipeOnExit() { cleanse(text); }
+};
+
+// The same for a request: its body (a web identity token) and headers (a session token).
+struct WipeRequestOnExit {
+  HttpRequest& request;
+  ~WipeRequestOnExit() {
+    for (auto& header : request.headers) cleanse(header.second);
+    cleanse(request.body);
+  }
+};
+
+inline void append_form(std::string& body, std::string_view name, std::string_view value) {
+  if (!body.empty()) body += '&';
+  append_uri_encoded(body, name);
+  body += '=';
+  append_uri_encoded(body, value);
+}
+
+// Credentials values never contain whitespace (base64 and key ids); the AWS documentation
+// samples wrap the session token over indented lines, so every whitespace character goes.
+inline std::string strip_space(std::string value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value)
+    if (!xml_space(c)) out += c;
+  cleanse(value);
+  return out;
+}
+
+// Credentials and AssumedRoleUser/Arn from `<Action>Result`. Messages name missing elements,
+// never values.
+inline Credentials parse_sts_credentials(std::string_view result, const std::string& what) {
+  auto fail = [&](const std::string& why) {
+    return Error(ErrorKind::bad_document, std::string(sts_source), what + ": " + why);
+  };
+  const auto creds = xml_element(result, "Credentials");
+  if (!creds) throw fail("the response has no <Credentials> element");
+  Credentials c;
+  auto required = [&](std::string_view parent_doc, std::string_view parent, std::string_view name) {
+    auto value = xml_text(parent_doc, name);
+    if (!value || value->empty())
+      throw fail("the response has no " + std::string(parent) + "/" + std::string(name) + " value");
+    return std::move(*value);
+  };
+  c.access_key_id = strip_space(required(*creds, "Credentials", "AccessKeyId"));
+  c.secret_access_key = strip_space(required(*creds, "Credentials", "SecretAccessKey"));
+  c.session_token = strip_space(required(*creds, "Credentials", "SessionToken"));
+  const std::string expiration = required(*creds, "Credentials", "Expiration");
+  const auto when = parse_iso8601(expiration);
+  if (!when) throw fail("Credentials/Expiration \"" + printable(expiration, 64) + "\" is not an ISO 8601 time");
+  c.expiration = *when;
+  const auto user = xml_element(result, "AssumedRoleUser");
+  if (!user) throw fail("the response has no <AssumedRoleUser> element");
+  c.principal = required(*user, "AssumedRoleUser", "Arn");
+  return c;
+}
+
+// An STS error document, if `body` is one (ErrorResponse/Error, Response/Errors/Error, or a root
+// Error): its Code, Message and RequestId.
+struct StsErrorDocument {
+  std::string code, message, request_id;
+};
+
+inline std::optional<StsErrorDocument> parse_sts_error(std::string_view body) {
+  const auto error = xml_element(body, "Error");
+  if (!error) return std::nullopt;
+  auto code = xml_text(*error, "Code");
+  if (!code || code->empty()) return std::nullopt;
+  StsErrorDocument doc;
+  doc.code = std::move(*code);
+  doc.message = xml_text(*error, "Message").value_or("");
+  doc.request_id = xml_text(body, "RequestId").value_or("");
+  return doc;
+}
+
+// The host and path of an endpoint URL: `http://127.0.0.1:8080/sts` -> `127.0.0.1:8080`, `/sts`.
+inline void split_endpoint(std::string_view url, std::string& base, std::string& host, std::string& path) {
+  const std::size_t scheme = url.find("://");
+  const std::string_view scheme_name = scheme == std::string_view::npos ? "" : url.substr(0, scheme);
+  if (scheme_name != "https" && scheme_name != "http")
+    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
+                "STS endpoint \"" + std::string(url) + "\" is not an http:// or https:// URL");
+  std::string_view rest = url.substr(scheme + 3);
+  const std::size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  std::string_view p = slash == std::string_view::npos ? "/" : rest.substr(slash);
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  bool ok = !authority.empty();
+  for (char c : authority)
+    ok = ok && c != '@' && c != '?' && c != '#' && static_cast<unsigned char>(c) > 0x20;
+  for (char c : p) ok = ok && c != '?' && c != '#' && static_cast<unsigned char>(c) > 0x20;
+  if (!ok)
+    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
+                "STS endpoint \"" + std::string(url) +
+                    "\" is malformed: expected scheme://host[:port][/path] without user, query or fragment");
+  host.assign(authority);
+  path.assign(p);
+  base.assign(url.substr(0, scheme + 3 + authority.size()));
+}
+
+}  // namespace detail
+
+inline std::string sts_endpoint(std::string_view region, bool fips) {
+  detail::validate_sts_region(region);
+  if (region == "aws-global" && !fips) return "https://sts.amazonaws.com";
+  const bool gov = detail::starts_with(region, "us-gov-");
+  std::string url = fips && !gov ? "https://sts-fips." : "https://sts.";
+  url.append(region).append(".").append(detail::sts_dns_suffix(region));
+  return url;
+}
+
+inline std::string resolve_sts_region(std::string_view configured) {
+  if (!configured.empty()) return std::string(configured);
+  if (auto r = detail::getenv_nonempty(region_env)) return *r;
+  if (auto r = detail::getenv_nonempty(default_region_env)) return *r;
+  return std::string(default_sts_region);
+}
+
+// `arn:<partition>:iam::<12-digit account>:role/<path/name>`, 20-2048 characters.
+inline void validate_role_arn(std::string_view arn, std::string_view source) {
+  auto fail = [&](const std::string& why) {
+    return Error(ErrorKind::invalid_argument, std::string(source),
+                 "role ARN \"" + detail::printable(arn, 256) + "\" is invalid: " + why);
+  };
+  if (arn.empty())
+    throw Error(ErrorKind::invalid_argument, std::string(source), "role ARN is empty");
+  if (arn.size() < min_role_arn || arn.size() > max_role_arn)
+    throw fail("it must be 20 to 2048 characters");
+  for (char c : arn)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) throw fail("it contains a space or control character");
+  // arn : partition : service : region : account : resource
+  std::string_view fields[6];
+  std::string_view rest = arn;
+  for (int i = 0; i < 5; ++i) {
+    const std::size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) throw fail("expected arn:<partition>:iam::<account id>:role/<name>");
+    fields[i] = rest.substr(0, colon);
+    rest.remove_prefix(colon + 1);
+  }
+  fields[5] = rest;
+  bool account_ok = fields[4].size() == 12;
+  for (char c : fields[4]) account_ok = account_ok && c >= '0' && c <= '9';
+  if (fields[0] != "arn" || fields[1].empty() || fields[2] != "iam" || !fields[3].empty() ||
+      !account_ok || !detail::starts_with(fields[5], "role/") || fields[5].size() <= 5 ||
+      fields[5].back() == '/')
+    throw fail("expected arn:<partition>:iam::<12-digit account id>:role/<name>");
+}
+
+inline void validate_duration(std::chrono::seconds duration, std::string_view source) {
+  if (duration < sts_min_duration || duration > sts_max_duration)
+    throw Error(ErrorKind::invalid_argument, std::string(source),
+                "session duration " + std::to_string(duration.count()) +
+                    " s is out of range: STS accepts 900 to 43200 seconds");
+}
+
+// The value is not printed: some treat the external id as a shared secret.
+inline void validate_external_id(std::string_view external_id, std::string_view source) {
+  bool ok = external_id.size() >= min_external_id && external_id.size() <= max_external_id;
+  for (char c : external_id)
+    ok = ok && (detail::is_session_name_char(c) || c == ':' || c == '/');
+  if (!ok)
+    throw Error(ErrorKind::invalid_argument, std::string(source),
+                "external id is invalid: it must be 2 to 1224 characters of letters, digits and "
+                "+=,.@:/_-");
+}
+
+inline StsClient::StsClient(StsOptions options) : options_(std::move(options)) {
+  region_ = resolve_sts_region(options_.region);
+  detail::validate_sts_region(region_);
+  signing_region_ = region_ == "aws-global" ? std::string(default_sts_region) : region_;
+  if (!options_.endpoint.empty() && options_.fips)
+    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
+                "an STS endpoint override cannot be combined with fips: put the FIPS endpoint in "
+                "the override");
+  if (!options_.transport)
+    throw Error(ErrorKind::invalid_argument, std::string(sts_source), "StsOptions::transport is empty");
+  const std::string url = options_.endpoint.empty() ? sts_endpoint(region_, options_.fips) : options_.endpoint;
+  detail::split_endpoint(url, endpoint_, host_, path_);
+  if (path_ != "/") endpoint_ += path_;
+}
+
+inline Credentials StsClient::assume_role(const Credentials& base, const AssumeRoleRequest& request) {
+  validate_role_arn(request.role_arn, sts_source);
+  validate_session_name(request.session_name, sts_source);
+  validate_duration(request.duration, sts_source);
+  if (!request.external_id.empty()) validate_external_id(request.external_id, sts_source);
+  if (base.access_key_id.empty() || base.secret_access_key.empty())
+    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
+                "AssumeRole " + request.role_arn +
+                    ": the base credentials have no access key id or no secret access key");
+  Call call;
+  call.action = "AssumeRole";
+  call.subject = request.role_arn;
+  call.params = {{"RoleArn", request.role_arn},
+                 {"RoleSessionName", request.session_name},
+                 {"DurationSeconds", std::to_string(request.duration.count())}};
+  if (!request.external_id.empty()) call.params.emplace_back("ExternalId", request.external_id);
+  call.signer = &base;
+  std::string body = perform(call);
+  detail::WipeOnExit wipe{body};
+  const auto result = detail::xml_element(body, "AssumeRoleResult");
+  if (!result)
+    throw Error(ErrorKind::bad_document, std::string(sts_source),
+                "AssumeRole " + request.role_arn + ": the response has no <AssumeRoleResult> element");
+  Credentials c = detail::parse_sts_credentials(*result, "AssumeRole " + request.role_arn);
+  c.source = std::string(sts_source);
+  return c;
+}
+
+inline Credentials StsClient::assume_role_with_web_identity(const WebIdentityRequest& request) {
+  validate_role_arn(request.role_arn, sts_source);
+  validate_session_name(request.session_name, sts_source);
+  validate_duration(request.duration, sts_source);
+  const std::size_t size = request.web_identity_token.size();
+  if (size < min_web_identity_token || size > max_web_identity_token)
+    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
+                "AssumeRoleWithWebIdentity " + request.role_arn + ": the web identity token is " +
+                    std::to_string(size) + " bytes; STS accepts 4 to 20000");
+  Call call;
+  call.action = "AssumeRoleWithWebIdentity";
+  call.subject = request.role_arn;
+  call.params = {{"RoleArn", request.role_arn},
+                 {"RoleSessionName", request.session_name},
+                 {"WebIdentityToken", request.web_identity_token.reveal()},
+                 {"DurationSeconds", std::to_string(request.duration.count())}};
+  detail::WipeOnExit wipe_token{call.params[2].second};
+  std::string body = perform(call);
+  detail::WipeOnExit wipe{body};
+  const auto result = detail::xml_element(body, "AssumeRoleWithWebIdentityResult");
+  if (!result)
+    throw Error(ErrorKind::bad_document, std::string(sts_source),
+                "AssumeRoleWithWebIdentity " + request.role_arn +
+                    ": the response has no <AssumeRoleWithWebIdentityResult> element");
+  Credentials c = detail::parse_sts_credentials(*result, "AssumeRoleWithWebIdentity " + request.role_arn);
+  c.source = std::string(sts_source);
+  return c;
+}
+
+inline std::string StsClient::get_caller_identity(const Credentials& credentials) {
+  if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
+    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
+                "GetCallerIdentity: the credentials have no access key id or no secret access key");
+  Call call;
+  call.action = "GetCallerIdentity";
+  call.signer = &credentials;
+  std::string body = perform(call);
+  detail::WipeOnExit wipe{body};
+  const auto result = detail::xml_element(body, "GetCallerIdentityResult");
+  auto arn = result ? detail::xml_text(*result, "Arn") : std::nullopt;
+  if (!arn || arn->empty())
+    throw Error(ErrorKind::bad_document, std::string(sts_source),
+                "GetCallerIdentity: the response has no GetCallerIdentityResult/Arn value");
+  return std::move(*arn);
+}
+
+inline HttpRequest StsClient::build_request(const Call& call, const std::string& body) const {
+  HttpRequest r;
+  r.source = std::string(sts_source);
+  r.method = "POST";
+  r.url = endpoint_ + (path_ == "/" ? "/" : "");
+  r.body = body;
+  r.connect_timeout = options_.connect_timeout;
+  r.timeout = options_.timeout;
+  r.max_response_bytes = sts_max_response_bytes;
+  r.headers.emplace_back("Host", host_);
+  r.headers.emplace_back("Content-Type", std::string(sts_content_type));
+  if (call.signer != nullptr) {
+    sigv4::HeaderSigningRequest s;
+    s.method = r.method;
+    s.host = host_;
+    s.canonical_uri = path_;
+    s.headers = {{"Content-Type", std::string(sts_content_type)}};
+    s.body = body;
+    auto added = sigv4::sign_headers(s, *call.signer, signing_region_, sts_service,
+                                     std::chrono::system_clock::now());
+    for (auto& header : added) r.headers.push_back(std::move(header));
+  }
+  return r;
+}
+
+// One call with retries; returns the body of a 200 answer.
+inline std::string StsClient::perform(const Call& call) {
+  std::string body;
+  detail::append_form(body, "Action", call.action);
+  detail::append_form(body, "Version", sts_api_version);
+  for (const auto& [name, value] : call.params) detail::append_form(body, name, value);
+  const std::string what = call.subject.empty() ? call.action : call.action + " " + call.subject;
+
+  std::optional<bool> verdict;  // set by the attempt for the errors it builds itself
+  auto attempt = [&]() -> std::string {
+    verdict.reset();
+    // Signed again at every attempt: X-Amz-Date must be current.
+    HttpRequest request = build_request(call, body);
+    detail::WipeRequestOnExit wipe_request{request};
+    HttpResponse response = options_.transport(request);
+    if (auto error = detail::parse_sts_error(response.body)) {
+      verdict = detail::sts_retryable_code(error->code) || response.status >= 500;
+      std::string message = what + ": " + detail::printable(error->code, 128);
+      if (!error->message.empty()) message += ": " + detail::printable(error->message);
+      message += " (HTTP " + std::to_string(response.status);
+      if (!error->request_id.empty()) message += ", request id " + detail::printable(error->request_id, 64);
+      message += ")";
+      throw Error(ErrorKind::service_error, std::string(sts_source), message, error->code);
+    }
+    if (response.status != 200) {
+      verdict = response.status >= 500 || response.status == 429;
+      throw Error(ErrorKind::http_status, std::string(sts_source),
+                  what + ": HTTP " + std::to_string(response.status) + " from " + request.url +
+                      " without an STS error document",
+                  std::to_string(response.status));
+    }
+    if (!detail::xml_element(response.body, call.action + "Response")) {
+      verdict = false;
+      detail::cleanse(response.body);
+      throw Error(ErrorKind::bad_document, std::string(sts_source),
+                  what + ": the response (HTTP 200) is not a complete <" + call.action +
+                      "Response> document");
+    }
+    return std::move(response.body);
+  };
+  auto retryable = [&](const Error& e) {
+    if (verdict) return *verdict;
+    return e.kind() == ErrorKind::timeout || e.kind() == ErrorKind::transport;
+  };
+  detail::WipeOnExit wipe{body};
+  return with_retries(options_.retry, attempt, retryable);
+}
+
+MSKIAM_END_NAMESPACE
