@@ -1,10 +1,13 @@
-// mskiam-token: prints an MSK IAM authentication token, or what is inside one.
+// mskiam-token: prints an MSK IAM authentication token, what is inside one, or a health report.
 //
-//   mskiam-token --region us-east-1              the token (base64url), for scripts and kcat
+//   mskiam-token --region us-east-1              the token (base64url), for scripts
 //   mskiam-token --region us-east-1 --decode     the presigned URL with secrets redacted
 //   mskiam-token --region us-east-1 --json       {token, expires_at_ms, principal, source}
+//   mskiam-token --region us-east-1 --check      a synthetic check for probes and pipelines
 //
-// Exit codes: 0 ok, 1 no token (credentials or signing failed; the message says why), 2 usage.
+// Credentials come from the default chain (environment, profile, web identity, container, IMDS),
+// optionally chained into --role-arn with a fixed --session-name.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,59 +15,88 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "kafka_probe.hpp"
+#include "mskiam/http.hpp"
 #include "mskiam/mskiam.hpp"
+#include "mskiam/sources/any.hpp"
+#include "mskiam/sources/assume_role.hpp"
+#include "mskiam/sources/default_chain.hpp"
+#include "mskiam/sts.hpp"
 
 namespace {
 
 constexpr int exit_ok = 0;
 constexpr int exit_failed = 1;
 constexpr int exit_usage = 2;
+constexpr int exit_warning = 3;
+
+// SigV4 services refuse a signature more than 5 minutes off; warn well before that.
+constexpr std::chrono::seconds skew_warning{60};
+constexpr std::chrono::seconds skew_failure{300};
 
 constexpr const char* usage_text = R"(usage: mskiam-token --region REGION [options]
 
-Prints an AWS MSK IAM authentication token (SASL/OAUTHBEARER) signed with the credentials
-found in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
-AWS_CREDENTIAL_EXPIRATION).
+Prints an AWS MSK IAM authentication token (SASL/OAUTHBEARER), signed with credentials from the
+default chain: environment, profile (AWS_PROFILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE),
+container endpoint (ECS, EKS Pod Identity), EC2 instance metadata.
 
-options:
-  --region REGION     AWS region of the cluster (required; default: $AWS_REGION)
-  --lifetime SECONDS  token lifetime, 1..900 (default 900; capped by credential expiry)
-  --host HOST         host to sign for (default kafka.REGION.amazonaws.com[.cn])
-  --decode            print the presigned URL (signature and session token redacted),
-                      expiry and principal instead of the token
-  --json              print {"token", "expires_at_ms", "principal", "source"}
-  -h, --help          this text
+credentials:
+  --profile NAME        use this profile of ~/.aws/config and ~/.aws/credentials
+  --role-arn ARN        assume this role with the chain's credentials (AssumeRole)
+  --session-name NAME   pin the STS role session name, hence the IAM principal
+  --external-id ID      external id for --role-arn
+  --sts-endpoint URL    STS endpoint (default: regional, https://sts.REGION.amazonaws.com)
+token:
+  --region REGION       AWS region of the cluster (required; default: $AWS_REGION)
+  --lifetime SECONDS    token lifetime, 1..900 (default 900; capped by credential expiry)
+  --host HOST           host to sign for (default kafka.REGION.amazonaws.com[.cn])
+output:
+  --decode              the presigned URL (signature and session token redacted), expiry,
+                        principal and source instead of the token
+  --json                JSON instead of text (with or without --check)
+check:
+  --check               resolve credentials and sign a token, report the source, principal,
+                        expiries and clock offset against STS, and warn about what causes
+                        outages: an unpinned session name, credentials expiring within a token
+                        lifetime, a region that does not match the brokers, clock skew
+  --whoami              ask STS GetCallerIdentity for the principal
+  --bootstrap LIST      comma-separated brokers, to compare their region with --region
+  --broker HOST:PORT    also authenticate with the token at this broker (SASL/OAUTHBEARER)
+  --plaintext           talk to --broker without TLS (test brokers)
+  -h, --help            this text
 
-exit codes: 0 ok, 1 no token could be made (the message names the source and cause), 2 usage
+exit codes: 0 ok; 1 failed (no token, or the check found a failure); 2 usage;
+            3 the check passed with warnings
 )";
 
 struct Args {
-  std::string region;
+  std::string region, host, profile, role_arn, session_name, external_id, sts_endpoint;
   std::optional<long> lifetime;
-  std::string host;
-  bool decode = false;
-  bool json = false;
+  bool decode = false, json = false, check = false, whoami = false, plaintext = false;
+  std::string bootstrap, broker;
 };
 
 std::string json_string(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
     }
   }
   return out + "\"";
+}
+
+std::int64_t ms_of(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 int usage_error(const std::string& message) {
@@ -72,28 +104,266 @@ int usage_error(const std::string& message) {
   return exit_usage;
 }
 
+mskiam::StsOptions sts_options(const Args& args) {
+  mskiam::StsOptions sts;
+  sts.endpoint = args.sts_endpoint;
+  return sts;
+}
+
+mskiam::SessionName session_name(const Args& args) {
+  return args.session_name.empty() ? mskiam::SessionName{}
+                                   : mskiam::SessionName::fixed(args.session_name);
+}
+
+// The credential source the options describe: the default chain, or a role assumed with it.
+mskiam::AnySource make_source(const Args& args) {
+  mskiam::DefaultChain::Options chain;
+  chain.session_name = session_name(args);
+  chain.sts = sts_options(args);
+  chain.profile = args.profile;
+  if (args.role_arn.empty()) return mskiam::DefaultChain(chain);
+  mskiam::AssumeRole<mskiam::DefaultChain>::Options role;
+  role.role_arn = args.role_arn;
+  role.session_name = session_name(args);
+  role.external_id = args.external_id;
+  role.sts = sts_options(args);
+  return mskiam::AssumeRole<mskiam::DefaultChain>(mskiam::DefaultChain(chain), role);
+}
+
+// The session name at the end of an assumed-role ARN, if it is one.
+std::string session_of(const std::string& principal) {
+  if (principal.find(":assumed-role/") == std::string::npos) return {};
+  return principal.substr(principal.rfind('/') + 1);
+}
+
+// The region in an MSK broker host name: b-1.name.abc123.c2.kafka.us-east-1.amazonaws.com.
+std::string region_of_broker(std::string host) {
+  host = host.substr(0, host.rfind(':'));
+  for (const std::string marker : {".kafka-serverless.", ".kafka."}) {
+    const std::size_t at = host.find(marker);
+    if (at == std::string::npos) continue;
+    const std::size_t start = at + marker.size();
+    const std::size_t end = host.find('.', start);
+    return host.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  }
+  return {};
+}
+
+// RFC 7231 IMF-fixdate, as in the HTTP Date header: "Sun, 06 Nov 1994 08:49:37 GMT".
+std::optional<std::chrono::system_clock::time_point> parse_http_date(const std::string& s) {
+  static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (s.size() < 29) return std::nullopt;
+  const std::string mon = s.substr(8, 3);
+  int m = 0;
+  while (m < 12 && mon != months[m]) ++m;
+  if (m == 12) return std::nullopt;
+  char iso[32];
+  std::snprintf(iso, sizeof iso, "%s-%02d-%sT%sZ", s.substr(12, 4).c_str(), m + 1,
+                s.substr(5, 2).c_str(), s.substr(17, 8).c_str());
+  return mskiam::detail::parse_iso8601(iso);
+}
+
+struct Check {
+  std::vector<std::string> warnings;
+  std::vector<std::string> failures;
+  std::string source, principal, principal_from;
+  std::optional<std::chrono::system_clock::time_point> credential_expiration, token_expiration;
+  std::optional<double> clock_offset_s;
+  std::optional<probe::Result> broker;
+  std::string broker_error;
+
+  const char* status() const {
+    return !failures.empty() ? "failed" : !warnings.empty() ? "warning" : "ok";
+  }
+  int exit_code() const {
+    return !failures.empty() ? exit_failed : !warnings.empty() ? exit_warning : exit_ok;
+  }
+};
+
+Check run_check(const Args& args, const mskiam::TokenOptions& options) {
+  Check c;
+  const auto now = std::chrono::system_clock::now();
+  try {
+    mskiam::TokenProvider<mskiam::AnySource> provider{make_source(args), options};
+    const mskiam::AuthToken token = provider.token();
+    const mskiam::Credentials creds = provider.credentials();
+    c.source = creds.source;
+    c.principal = creds.principal;
+    c.principal_from = creds.principal.empty() ? "" : "credentials";
+    c.credential_expiration = creds.expiration;
+    c.token_expiration = token.expires_at;
+
+    if (args.whoami) {
+      try {
+        mskiam::StsOptions sts = sts_options(args);
+        c.principal = mskiam::StsClient(sts).get_caller_identity(creds);
+        c.principal_from = "GetCallerIdentity";
+      } catch (const mskiam::Error& e) {
+        c.warnings.push_back(std::string("whoami: ") + e.what());
+      }
+    }
+
+    // A second, independent fetch shows a source that names each session anew.
+    const std::string session = session_of(c.principal);
+    if (args.role_arn.empty() && c.source == "container")
+      c.warnings.push_back(
+          "session_name_unpinned: container credentials (ECS, EKS Pod Identity) carry a session "
+          "name chosen by the server, new at each renewal; every renewal changes the principal "
+          "and MSK refuses re-authentication. Chain a role with a fixed name: --role-arn ARN "
+          "--session-name NAME (AssumeRole<ContainerCredentials> in code)");
+    else if (args.session_name.empty() && !session.empty() &&
+             session.rfind(std::string(mskiam::default_session_prefix), 0) == 0 &&
+             !mskiam::detail::getenv_nonempty(mskiam::role_session_name_env))
+      c.warnings.push_back(
+          "session_name_default: the session name is the host-derived default \"" + session +
+          "\": stable for this process, but not pinned by the application; set it in code "
+          "(SessionName::fixed) or AWS_ROLE_SESSION_NAME");
+    if (!c.principal.empty() && c.principal_from == "credentials") {
+      try {
+        mskiam::AnySource again = make_source(args);
+        const std::string second = again.fetch().principal;
+        if (!second.empty() && second != c.principal)
+          c.warnings.push_back("principal_unstable: a second fetch returned principal " + second +
+                               " instead of " + c.principal +
+                               ": the next credential refresh changes the principal");
+      } catch (const mskiam::Error&) {
+      }
+    }
+
+    if (creds.expiration && *creds.expiration - now < options.lifetime)
+      c.warnings.push_back("credentials_expiring: the credentials expire at " +
+                           mskiam::detail::iso8601(*creds.expiration) +
+                           ", within one token lifetime; sessions will be cut short");
+
+    try {  // Clock offset: the Date header of any STS answer.
+      mskiam::HttpRequest request;
+      request.source = "sts";
+      request.url = args.sts_endpoint.empty()
+                        ? mskiam::sts_endpoint(mskiam::resolve_sts_region({}), false)
+                        : args.sts_endpoint;
+      request.timeout = std::chrono::seconds(5);
+      const auto before = std::chrono::system_clock::now();
+      const mskiam::HttpResponse response = mskiam::curl_transport(request);
+      const auto after = std::chrono::system_clock::now();
+      if (const auto date = response.header("date")) {
+        if (const auto server = parse_http_date(*date)) {
+          const auto local = before + (after - before) / 2;
+          c.clock_offset_s = std::chrono::duration<double>(local - *server).count();
+          const auto skew = std::chrono::duration<double>(std::abs(*c.clock_offset_s));
+          if (skew > skew_failure)
+            c.failures.push_back("clock_skew: this clock is " + std::to_string(*c.clock_offset_s) +
+                                 " s off STS; MSK refuses tokens signed more than 5 minutes off");
+          else if (skew > skew_warning)
+            c.warnings.push_back("clock_skew: this clock is " + std::to_string(*c.clock_offset_s) +
+                                 " s off STS; tokens are refused beyond 5 minutes");
+        }
+      }
+    } catch (const mskiam::Error& e) {
+      c.warnings.push_back(std::string("clock_unchecked: ") + e.what());
+    }
+
+    if (!args.bootstrap.empty()) {
+      std::string list = args.bootstrap + ",";
+      for (std::size_t at = 0, next; (next = list.find(',', at)) != std::string::npos; at = next + 1) {
+        const std::string broker = list.substr(at, next - at);
+        const std::string region = region_of_broker(broker);
+        if (!region.empty() && region != options.region)
+          c.warnings.push_back("region_mismatch: broker " + broker + " is in " + region +
+                               " but tokens are signed for " + options.region);
+      }
+    }
+
+    if (!args.broker.empty()) {
+      try {
+        c.broker = probe::authenticate(args.broker, token.value, !args.plaintext);
+        if (!c.broker->authenticated)
+          c.failures.push_back("broker_refused: " + args.broker + " refused the token: " +
+                               c.broker->error_message);
+      } catch (const std::exception& e) {
+        c.broker_error = e.what();
+        c.failures.push_back("broker_unreachable: " + args.broker + ": " + e.what());
+      }
+    }
+  } catch (const mskiam::Error& e) {
+    c.failures.push_back(std::string("no_token: ") + e.what());
+  }
+  return c;
+}
+
+void print_check(const Check& c, bool json) {
+  auto time_or_null = [](const auto& t) {
+    return t ? std::to_string(ms_of(*t)) : std::string("null");
+  };
+  if (json) {
+    std::cout << "{\"status\":" << json_string(c.status()) << ",\"source\":" << json_string(c.source)
+              << ",\"principal\":" << json_string(c.principal)
+              << ",\"principal_from\":" << json_string(c.principal_from)
+              << ",\"credential_expires_at_ms\":" << time_or_null(c.credential_expiration)
+              << ",\"token_expires_at_ms\":" << time_or_null(c.token_expiration)
+              << ",\"clock_offset_s\":"
+              << (c.clock_offset_s ? std::to_string(*c.clock_offset_s) : std::string("null"));
+    if (c.broker)
+      std::cout << ",\"broker\":{\"authenticated\":" << (c.broker->authenticated ? "true" : "false")
+                << ",\"error\":" << json_string(c.broker->error_message)
+                << ",\"session_lifetime_ms\":" << c.broker->session_lifetime_ms << "}";
+    for (const char* key : {"warnings", "failures"}) {
+      const auto& list = std::string(key) == "warnings" ? c.warnings : c.failures;
+      std::cout << ",\"" << key << "\":[";
+      for (std::size_t i = 0; i < list.size(); ++i) std::cout << (i ? "," : "") << json_string(list[i]);
+      std::cout << "]";
+    }
+    std::cout << "}\n";
+    return;
+  }
+  std::cout << "status:      " << c.status() << "\n"
+            << "source:      " << (c.source.empty() ? "-" : c.source) << "\n"
+            << "principal:   " << (c.principal.empty() ? "unknown (use --whoami)" : c.principal)
+            << (c.principal_from.empty() ? "" : " (from " + c.principal_from + ")") << "\n"
+            << "credentials: "
+            << (c.credential_expiration ? "expire " + mskiam::detail::iso8601(*c.credential_expiration)
+                                        : std::string("do not expire"))
+            << "\n";
+  if (c.token_expiration) std::cout << "token:       expires " << mskiam::detail::iso8601(*c.token_expiration) << "\n";
+  if (c.clock_offset_s) std::cout << "clock:       " << *c.clock_offset_s << " s off STS\n";
+  if (c.broker)
+    std::cout << "broker:      "
+              << (c.broker->authenticated ? "authenticated, session " +
+                                                std::to_string(c.broker->session_lifetime_ms) + " ms"
+                                          : "refused: " + c.broker->error_message)
+              << "\n";
+  for (const auto& w : c.warnings) std::cout << "WARNING " << w << "\n";
+  for (const auto& f : c.failures) std::cout << "FAILED  " << f << "\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Args args;
   if (const char* r = std::getenv("AWS_REGION")) args.region = r;
+  struct Flag {
+    const char* name;
+    std::string* value;
+  };
+  const Flag flags[] = {{"--region", &args.region},           {"--host", &args.host},
+                        {"--profile", &args.profile},         {"--role-arn", &args.role_arn},
+                        {"--session-name", &args.session_name}, {"--external-id", &args.external_id},
+                        {"--sts-endpoint", &args.sts_endpoint}, {"--bootstrap", &args.bootstrap},
+                        {"--broker", &args.broker}};
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    auto value = [&](std::string& out) {
-      if (i + 1 >= argc) return false;
-      out = argv[++i];
-      return true;
-    };
-    std::string v;
     if (arg == "-h" || arg == "--help") {
       std::cout << usage_text;
       return exit_ok;
-    } else if (arg == "--region") {
-      if (!value(args.region)) return usage_error("--region needs a value");
-    } else if (arg == "--host") {
-      if (!value(args.host)) return usage_error("--host needs a value");
+    }
+    const auto flag = std::find_if(std::begin(flags), std::end(flags),
+                                   [&](const Flag& f) { return arg == f.name; });
+    if (flag != std::end(flags)) {
+      if (i + 1 >= argc) return usage_error(std::string(arg) + " needs a value");
+      *flag->value = argv[++i];
     } else if (arg == "--lifetime") {
-      if (!value(v)) return usage_error("--lifetime needs a value");
+      if (i + 1 >= argc) return usage_error("--lifetime needs a value");
+      const std::string v = argv[++i];
       char* end = nullptr;
       const long seconds = std::strtol(v.c_str(), &end, 10);
       if (end == v.c_str() || *end != '\0') return usage_error("--lifetime takes whole seconds");
@@ -102,25 +372,36 @@ int main(int argc, char** argv) {
       args.decode = true;
     } else if (arg == "--json") {
       args.json = true;
+    } else if (arg == "--check") {
+      args.check = true;
+    } else if (arg == "--whoami") {
+      args.whoami = true;
+    } else if (arg == "--plaintext") {
+      args.plaintext = true;
     } else {
       return usage_error("unknown argument " + std::string(arg));
     }
   }
   if (args.region.empty()) return usage_error("--region is required (or set AWS_REGION)");
-  if (args.decode && args.json) return usage_error("--decode and --json exclude each other");
+  if (args.decode && (args.json || args.check)) return usage_error("--decode goes alone");
+  if ((args.whoami || !args.broker.empty() || !args.bootstrap.empty()) && !args.check)
+    return usage_error("--whoami, --bootstrap and --broker go with --check");
 
+  mskiam::TokenOptions options;
+  options.region = args.region;
+  options.host = args.host;
+  if (args.lifetime) options.lifetime = std::chrono::seconds(*args.lifetime);
+
+  if (args.check) {
+    const Check c = run_check(args, options);
+    print_check(c, args.json);
+    return c.exit_code();
+  }
   try {
-    mskiam::TokenOptions options;
-    options.region = args.region;
-    options.host = args.host;
-    if (args.lifetime) options.lifetime = std::chrono::seconds(*args.lifetime);
-    mskiam::TokenProvider<mskiam::EnvironmentCredentials> provider{mskiam::EnvironmentCredentials{},
-                                                                    options};
+    mskiam::TokenProvider<mskiam::AnySource> provider{make_source(args), options};
     const mskiam::AuthToken token = provider.token();
     const std::string source = provider.credentials().source;
-    const auto expires_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                token.expires_at.time_since_epoch())
-                                .count();
+    const auto expires_ms = ms_of(token.expires_at);
     if (args.json) {
       std::cout << "{\"token\":" << json_string(token.value) << ",\"expires_at_ms\":" << expires_ms
                 << ",\"principal\":" << json_string(token.principal)

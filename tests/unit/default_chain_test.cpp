@@ -169,14 +169,14 @@ TEST_CASE("default chain: when nothing answers, one error lists every member and
                 s.dir.path() + "/config (absent), " + s.dir.path() +
                 "/credentials (absent); "
                 "web_identity: not_configured: "));
-  CHECK_THAT(text, Catch::Matchers::Contains("; imds: timeout: "));
+  CHECK_THAT(text, mskiam_test::contains_substring("; imds: timeout: "));
   CHECK(chain.last_source().empty());
 
   s.env.set("AWS_EC2_METADATA_DISABLED", "true");
   auto disabled = s.chain();
   e = fetch_error(disabled);
   CHECK(e.kind() == ErrorKind::not_configured);  // every member had nothing
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("; imds: not_configured: "));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("; imds: not_configured: "));
 }
 
 TEST_CASE("default chain: a configured member that fails stops the chain") {
@@ -186,8 +186,8 @@ TEST_CASE("default chain: a configured member that fails stops the chain") {
   const auto e = fetch_error(chain);
   CHECK(e.kind() == ErrorKind::invalid_argument);
   CHECK_THAT(e.what(),
-             Catch::Matchers::Contains("environment: invalid_argument: AWS_ACCESS_KEY_ID is set"));
-  CHECK_THAT(e.what(), Catch::Matchers::Contains(
+             mskiam_test::contains_substring("environment: invalid_argument: AWS_ACCESS_KEY_ID is set"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring(
                            "the chain stops here; not tried: profile, web_identity, imds"));
   CHECK(*s.endpoints.calls == 0);
 
@@ -197,8 +197,8 @@ TEST_CASE("default chain: a configured member that fails stops the chain") {
   auto broken_profile = s.chain();
   const auto p = fetch_error(broken_profile);
   CHECK(p.kind() == ErrorKind::invalid_argument);
-  CHECK_THAT(p.what(), Catch::Matchers::Contains("environment: not_configured: "));
-  CHECK_THAT(p.what(), Catch::Matchers::Contains(
+  CHECK_THAT(p.what(), mskiam_test::contains_substring("environment: not_configured: "));
+  CHECK_THAT(p.what(), mskiam_test::contains_substring(
                            "profile: invalid_argument: profile \"default\": role_arn needs"));
   CHECK(*s.endpoints.calls == 0);
 }
@@ -209,8 +209,8 @@ TEST_CASE("default chain: a profile named by AWS_PROFILE that does not exist sto
   auto chain = s.chain();
   const auto e = fetch_error(chain);
   CHECK(e.kind() == ErrorKind::not_configured);
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("profile \"typo\" not found"));
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("named by AWS_PROFILE, so the chain stops here"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("profile \"typo\" not found"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("named by AWS_PROFILE, so the chain stops here"));
   CHECK(*s.endpoints.calls == 0);  // not silently the instance role
 }
 
@@ -238,8 +238,8 @@ TEST_CASE("default chain: the answering member's failure is thrown, not hidden b
   const auto e = fetch_error(chain);
   CHECK(e.kind() != ErrorKind::not_configured);
   CHECK(e.source() == "default_chain");
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("imds"));
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("does not switch"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("imds"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("does not switch"));
   *s.endpoints.down = false;
   CHECK(chain.fetch().source == "imds");
 }
@@ -325,8 +325,8 @@ TEST_CASE("default chain: a role profile refused by STS stops the chain before I
   const auto e = fetch_error(chain);
   CHECK(e.kind() == ErrorKind::service_error);
   CHECK(e.code() == "AccessDenied");
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("profile: service_error: profile \"default\""));
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("not tried: web_identity, imds"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("profile: service_error: profile \"default\""));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("not tried: web_identity, imds"));
   CHECK_FALSE(contains(e.what(), "base-secret"));
   CHECK(*s.endpoints.calls == 0);  // never the instance role instead
 }

@@ -142,10 +142,10 @@ TEST_CASE("profile: partial static keys name the missing key, never the value") 
   auto e = f.plan_error("a");
   CHECK(e.kind() == ErrorKind::invalid_argument);
   CHECK_THAT(e.what(),
-             Catch::Matchers::Contains(
+             mskiam_test::contains_substring(
                  "profile \"a\": aws_access_key_id is set but aws_secret_access_key is not"));
   e = f.plan_error("b");
-  CHECK_THAT(e.what(), Catch::Matchers::Contains(
+  CHECK_THAT(e.what(), mskiam_test::contains_substring(
                            "aws_secret_access_key is set but aws_access_key_id is not"));
   CHECK_FALSE(contains(e.what(), "only-secret-value"));
 }
@@ -157,7 +157,7 @@ TEST_CASE(
   const auto e = fetch_error(source);
   CHECK(e.kind() == ErrorKind::not_configured);
   CHECK(e.source() == "profile");
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("profile \"absent\" not found in " + f.config +
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("profile \"absent\" not found in " + f.config +
                                                  ", " + f.credentials + " (absent)"));
 }
 
@@ -169,11 +169,11 @@ TEST_CASE("profile: a config-file section without the profile prefix is explaine
   auto e = f.plan_error("dev");
   CHECK(e.kind() == ErrorKind::not_configured);
   CHECK_THAT(e.what(),
-             Catch::Matchers::Contains(
+             mskiam_test::contains_substring(
                  "has a [dev] section, which needs the prefix in the config file: [profile dev]"));
   e = f.plan_error("top");
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("source_profile \"dev\" not found"));
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("[profile dev]"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("source_profile \"dev\" not found"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("[profile dev]"));
 }
 
 TEST_CASE("profile: a profile with nothing usable is invalid_argument naming it") {
@@ -184,13 +184,13 @@ TEST_CASE("profile: a profile with nothing usable is invalid_argument naming it"
   auto source = profile("default");
   auto e = fetch_error(source);
   CHECK(e.kind() == ErrorKind::invalid_argument);
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("profile \"default\" in " + f.config));
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("has no credentials"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("profile \"default\" in " + f.config));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("has no credentials"));
   CHECK_THROWS_AS(f.plan("default"), mskiam::detail::ProfileWithoutCredentials);
   e = f.plan_error("sso");
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("SSO profiles are not supported"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("SSO profiles are not supported"));
   e = f.plan_error("wi");
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("web_identity_token_file needs role_arn"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("web_identity_token_file needs role_arn"));
 }
 
 TEST_CASE("profile: role chains of any depth, session name fixed > role_session_name > default") {
@@ -241,7 +241,7 @@ TEST_CASE("profile: a source profile with static keys ends the chain even if it 
   // though b has keys: only a profile naming itself may use its own keys (botocore
   // _validate_source_profile).
   CHECK_THAT(f.plan_error("b").what(),
-             Catch::Matchers::Contains("source_profile cycle: b -> a -> b"));
+             mskiam_test::contains_substring("source_profile cycle: b -> a -> b"));
 }
 
 TEST_CASE("profile: a profile may name itself as source_profile only with static keys") {
@@ -256,7 +256,7 @@ TEST_CASE("profile: a profile may name itself as source_profile only with static
   CHECK(plan.static_credentials.access_key_id == "AKIDSELF");
   const auto e = f.plan_error("loop");
   CHECK(e.kind() == ErrorKind::invalid_argument);
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("source_profile cycle: loop -> loop"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("source_profile cycle: loop -> loop"));
 }
 
 TEST_CASE("profile: a source_profile cycle is an error that lists the cycle") {
@@ -269,12 +269,12 @@ TEST_CASE("profile: a source_profile cycle is an error that lists the cycle") {
   auto e = f.plan_error("a");
   CHECK(e.kind() == ErrorKind::invalid_argument);
   CHECK_THAT(e.what(),
-             Catch::Matchers::Contains("profile \"a\": source_profile cycle: a -> b -> c -> a"));
+             mskiam_test::contains_substring("profile \"a\": source_profile cycle: a -> b -> c -> a"));
   e = f.plan_error("b");
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("b -> c -> a -> b"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("b -> c -> a -> b"));
   e = f.plan_error("d");
   CHECK_THAT(e.what(),
-             Catch::Matchers::Contains("profile \"d\": source_profile \"missing\" not found in"));
+             mskiam_test::contains_substring("profile \"d\": source_profile \"missing\" not found in"));
 }
 
 TEST_CASE("profile: very long source_profile chains are refused, not recursed") {
@@ -285,7 +285,7 @@ TEST_CASE("profile: very long source_profile chains are refused, not recursed") 
               "\n";
   config += "[profile p100]\naws_access_key_id = AKID\naws_secret_access_key = s\n";
   Files f(config, "");
-  CHECK_THAT(f.plan_error("p0").what(), Catch::Matchers::Contains("chain longer than"));
+  CHECK_THAT(f.plan_error("p0").what(), mskiam_test::contains_substring("chain longer than"));
   CHECK(f.plan("p90").roles.size() == 10);
 }
 
@@ -306,12 +306,12 @@ TEST_CASE("profile: credential_source Environment, Ec2InstanceMetadata, EcsConta
   CHECK(f.plan("ecs").base_profile == "ecs");
   CHECK_THAT(
       f.plan_error("bad").what(),
-      Catch::Matchers::Contains("credential_source \"environment\" is not one of Environment, "
+      mskiam_test::contains_substring("credential_source \"environment\" is not one of Environment, "
                                 "Ec2InstanceMetadata, EcsContainer"));
   CHECK_THAT(f.plan_error("both").what(),
-             Catch::Matchers::Contains("both source_profile and credential_source"));
+             mskiam_test::contains_substring("both source_profile and credential_source"));
   CHECK_THAT(f.plan_error("neither").what(),
-             Catch::Matchers::Contains("role_arn needs source_profile or credential_source"));
+             mskiam_test::contains_substring("role_arn needs source_profile or credential_source"));
 }
 
 TEST_CASE("profile: duration_seconds, role_session_name and mfa_serial are checked up front") {
@@ -328,12 +328,12 @@ TEST_CASE("profile: duration_seconds, role_session_name and mfa_serial are check
       "Environment\nduration_seconds = 43200\n",
       "");
   CHECK_THAT(f.plan_error("short").what(),
-             Catch::Matchers::Contains("profile \"short\": duration_seconds \"60\" is not a number "
+             mskiam_test::contains_substring("profile \"short\": duration_seconds \"60\" is not a number "
                                        "of seconds between 900 and 43200"));
-  CHECK_THAT(f.plan_error("text").what(), Catch::Matchers::Contains("duration_seconds \"1h\""));
+  CHECK_THAT(f.plan_error("text").what(), mskiam_test::contains_substring("duration_seconds \"1h\""));
   CHECK_THAT(f.plan_error("name").what(),
-             Catch::Matchers::Contains("profile \"name\": role_session_name: role session name"));
-  CHECK_THAT(f.plan_error("mfa").what(), Catch::Matchers::Contains("mfa_serial is set"));
+             mskiam_test::contains_substring("profile \"name\": role_session_name: role session name"));
+  CHECK_THAT(f.plan_error("mfa").what(), mskiam_test::contains_substring("mfa_serial is set"));
   CHECK(f.plan("long").roles[0].duration == std::chrono::seconds(43200));
 }
 
@@ -377,7 +377,7 @@ TEST_CASE("profile: malformed and unreadable files name the file and line, never
   auto source = profile("a");
   auto e = fetch_error(source);
   CHECK(e.kind() == ErrorKind::bad_document);
-  CHECK_THAT(e.what(), Catch::Matchers::Contains(f.config + ":3: "));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring(f.config + ":3: "));
   CHECK_FALSE(contains(e.what(), "wJalrXUtnFEMI"));
 
   if (::geteuid() != 0) {
@@ -386,7 +386,7 @@ TEST_CASE("profile: malformed and unreadable files name the file and line, never
     auto locked = profile("a");
     e = fetch_error(locked);
     CHECK(e.kind() == ErrorKind::io);
-    CHECK_THAT(e.what(), Catch::Matchers::Contains(f.credentials + ": cannot open"));
+    CHECK_THAT(e.what(), mskiam_test::contains_substring(f.credentials + ": cannot open"));
   }
 }
 
@@ -533,10 +533,10 @@ TEST_CASE("profile: assume-role profile signs with the source keys and keeps its
     CHECK(call.session_name == "msk-static");
     CHECK(call.external_id == "ext-123");
     CHECK(call.duration == "1800");
-    CHECK_THAT(call.authorization, Catch::Matchers::Contains("Credential=AKIDBASEEXAMPLE/"));
-    CHECK_THAT(call.authorization, Catch::Matchers::Contains("/eu-west-1/sts/aws4_request"));
+    CHECK_THAT(call.authorization, mskiam_test::contains_substring("Credential=AKIDBASEEXAMPLE/"));
+    CHECK_THAT(call.authorization, mskiam_test::contains_substring("/eu-west-1/sts/aws4_request"));
     CHECK_THAT(call.url,
-               Catch::Matchers::Contains("sts.eu-west-1.amazonaws.com"));  // the profile's region
+               mskiam_test::contains_substring("sts.eu-west-1.amazonaws.com"));  // the profile's region
   }
   CHECK(source.description() ==
         "assume_role arn:aws:iam::123456789012:role/MskRole (profile msk) <- static keys (profile "
@@ -557,10 +557,10 @@ TEST_CASE("profile: in a role chain each role's credentials sign the next call")
   CHECK((*sts.calls)[0].role_arn == "arn:aws:iam::123456789012:role/Middle");
   CHECK((*sts.calls)[0].session_name == "middle-session");
   CHECK_THAT((*sts.calls)[0].authorization,
-             Catch::Matchers::Contains("Credential=AKIDBASEEXAMPLE/"));
+             mskiam_test::contains_substring("Credential=AKIDBASEEXAMPLE/"));
   CHECK((*sts.calls)[1].role_arn == "arn:aws:iam::123456789012:role/Top");
   CHECK((*sts.calls)[1].session_name == "app-pinned");
-  CHECK_THAT((*sts.calls)[1].authorization, Catch::Matchers::Contains("Credential=ASIAMiddle/"));
+  CHECK_THAT((*sts.calls)[1].authorization, mskiam_test::contains_substring("Credential=ASIAMiddle/"));
   CHECK(source.fetch().principal == c.principal);
 }
 
@@ -579,7 +579,7 @@ TEST_CASE("profile: without role_session_name the default session name is used a
   CHECK(b.principal == a.principal);
   REQUIRE(sts.calls->size() == 2);
   CHECK_THAT((*sts.calls)[0].authorization,
-             Catch::Matchers::Contains("Credential=AKIDENVEXAMPLE/"));
+             mskiam_test::contains_substring("Credential=AKIDENVEXAMPLE/"));
 
   // The profile names the environment as its source: variables missing is a configuration error.
   f.env.unset("AWS_ACCESS_KEY_ID");
@@ -587,7 +587,7 @@ TEST_CASE("profile: without role_session_name the default session name is used a
   const auto e = fetch_error(source);
   CHECK(e.kind() == ErrorKind::invalid_argument);
   CHECK_THAT(e.what(), Catch::Matchers::StartsWith("profile: invalid_argument: profile \"r\": "));
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("environment: not_configured: AWS_ACCESS_KEY_ID"));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("environment: not_configured: AWS_ACCESS_KEY_ID"));
 }
 
 TEST_CASE("profile: an STS refusal keeps its kind and code and names the profile") {
@@ -651,7 +651,7 @@ TEST_CASE("profile: credential_process runs the command and reports its failure 
   const auto e = fetch_error(failing);
   CHECK(e.kind() == ErrorKind::process);
   CHECK(e.source() == "profile");
-  CHECK_THAT(e.what(), Catch::Matchers::Contains("profile \"bad\""));
+  CHECK_THAT(e.what(), mskiam_test::contains_substring("profile \"bad\""));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -689,8 +689,8 @@ TEST_CASE("profile (loopback STS): an assume-role profile keeps one principal ac
   const auto lines = sts_lines(fakes);
   REQUIRE(lines.size() == 3);
   for (const auto& line : lines) {
-    CHECK_THAT(line, Catch::Matchers::Contains("\"signature\": \"verified\""));
-    CHECK_THAT(line, Catch::Matchers::Contains("\"role_session_name\": \"msk-static\""));
+    CHECK_THAT(line, mskiam_test::contains_substring("\"signature\": \"verified\""));
+    CHECK_THAT(line, mskiam_test::contains_substring("\"role_session_name\": \"msk-static\""));
     CHECK_FALSE(contains(line, "loopback-base-secret-value"));
   }
 }
@@ -717,16 +717,16 @@ TEST_CASE(
   const auto lines = sts_lines(fakes);
   REQUIRE(lines.size() == 2);
   CHECK_THAT(lines[0],
-             Catch::Matchers::Contains("\"role_arn\": \"arn:aws:iam::123456789012:role/Middle\""));
-  CHECK_THAT(lines[0], Catch::Matchers::Contains(
+             mskiam_test::contains_substring("\"role_arn\": \"arn:aws:iam::123456789012:role/Middle\""));
+  CHECK_THAT(lines[0], mskiam_test::contains_substring(
                            "\"caller\": \"arn:aws:iam::123456789012:user/mskiam-test\""));
   CHECK_THAT(lines[1],
-             Catch::Matchers::Contains("\"role_arn\": \"arn:aws:iam::123456789012:role/Top\""));
-  CHECK_THAT(lines[1], Catch::Matchers::Contains(
+             mskiam_test::contains_substring("\"role_arn\": \"arn:aws:iam::123456789012:role/Top\""));
+  CHECK_THAT(lines[1], mskiam_test::contains_substring(
                            "\"caller\": \"arn:aws:sts::123456789012:assumed-role/Middle/" +
                            mskiam::default_session_name() + "\""));
   for (const auto& line : lines)
-    CHECK_THAT(line, Catch::Matchers::Contains("\"signature\": \"verified\""));
+    CHECK_THAT(line, mskiam_test::contains_substring("\"signature\": \"verified\""));
 }
 
 TEST_CASE(
@@ -750,7 +750,7 @@ TEST_CASE(
   CHECK(b.principal == a.principal);
   std::vector<std::string> callers;
   for (const auto& line : sts_lines(fakes)) {
-    CHECK_THAT(line, Catch::Matchers::Contains("\"signature\": \"verified\""));
+    CHECK_THAT(line, mskiam_test::contains_substring("\"signature\": \"verified\""));
     const auto at = line.find("\"caller\": \"");
     if (at != std::string::npos) callers.push_back(line.substr(at, line.find('"', at + 11) - at));
   }

@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""mskiam-token against the loopback AWS fakes and the MSK-IAM broker emulator: every check
+warning and failure, the exit codes, JSON output, and that no secret reaches the output.
+Usage: test_mskiam_token.py PATH_TO_MSKIAM_TOKEN [unittest args]"""
+import email.utils
+import http.server
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
+sys.path.insert(0, os.path.join(HERE, "..", "emulator"))
+import aws_fakes  # noqa: E402
+import msk_emulator  # noqa: E402
+
+BINARY = None
+BASE_KEY, BASE_SECRET = "AKIABASECHECKTEST", "check-base-secret-value"
+BASE_ARN = "arn:aws:iam::123456789012:user/checker"
+ROLE = "arn:aws:iam::123456789012:role/MskRole"
+OK, FAILED, USAGE, WARNING = 0, 1, 2, 3
+
+
+class SkewedDateServer(http.server.ThreadingHTTPServer):
+    """Answers every request with 403 and a Date header `offset_s` off this machine's clock."""
+
+    def __init__(self, offset_s):
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response_only(403)
+                self.send_header("Date", email.utils.formatdate(time.time() - outer.offset_s, usegmt=True))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.offset_s = offset_s
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+class CheckTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.registry = os.path.join(self.dir.name, "registry.json")
+        self.fakes = aws_fakes.make_server(self.registry, base_credentials=[
+            {"access_key_id": BASE_KEY, "secret_access_key": BASE_SECRET, "principal": BASE_ARN}])
+        threading.Thread(target=self.fakes.serve_forever, daemon=True).start()
+        self.sts = "http://127.0.0.1:%d" % self.fakes.server_address[1]
+        self.emulator = msk_emulator.Emulator(self.registry, "us-east-1",
+                                              events_path=os.path.join(self.dir.name, "events.jsonl"))
+        self.emulator.start()
+        self.broker = "127.0.0.1:%d" % self.emulator.port
+        self.servers = []
+
+    def tearDown(self):
+        self.emulator.stop()
+        self.fakes.shutdown()
+        self.fakes.server_close()
+        for s in self.servers:
+            s.shutdown()
+            s.server_close()
+        self.dir.cleanup()
+
+    def run_tool(self, *args, env=None, expect=None):
+        base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.dir.name,
+                "AWS_EC2_METADATA_DISABLED": "true"}
+        base.update(env or {})
+        done = subprocess.run([BINARY, "--region", "us-east-1", *args], env=base, capture_output=True,
+                              text=True, timeout=60)
+        output = done.stdout + done.stderr
+        for secret in (BASE_SECRET, "web-identity-token-value"):
+            self.assertNotIn(secret, output)
+        if expect is not None:
+            self.assertEqual(done.returncode, expect, output)
+        return done.returncode, output
+
+    def env_keys(self):
+        return {"AWS_ACCESS_KEY_ID": BASE_KEY, "AWS_SECRET_ACCESS_KEY": BASE_SECRET}
+
+    def check_json(self, *args, env=None, expect=None):
+        code, output = self.run_tool("--check", "--json", "--sts-endpoint", self.sts, *args, env=env,
+                                     expect=expect)
+        return json.loads(output.splitlines()[0])
+
+    def test_pinned_role_and_broker_accepting_the_token_is_ok(self):
+        report = self.check_json("--role-arn", ROLE, "--session-name", "orders", "--broker", self.broker,
+                                 "--plaintext", env=self.env_keys(), expect=OK)
+        self.assertEqual(report["status"], "ok")
+        self.assertEqual(report["source"], "assume_role")
+        self.assertEqual(report["principal"], "arn:aws:sts::123456789012:assumed-role/MskRole/orders")
+        self.assertTrue(report["broker"]["authenticated"])
+        self.assertGreater(report["broker"]["session_lifetime_ms"], 0)
+        self.assertLess(abs(report["clock_offset_s"]), 5)
+        self.assertEqual(report["warnings"], [])
+
+    def test_whoami_asks_sts_for_the_principal(self):
+        report = self.check_json("--whoami", env=self.env_keys(), expect=OK)
+        self.assertEqual(report["principal"], BASE_ARN)
+        self.assertEqual(report["principal_from"], "GetCallerIdentity")
+
+    def test_pod_identity_warns_that_the_session_name_is_not_pinned(self):
+        env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": self.sts + "/pod-identity"}
+        report = self.check_json(env=env, expect=WARNING)
+        self.assertEqual(report["source"], "container")
+        self.assertTrue(any(w.startswith("session_name_unpinned") for w in report["warnings"]), report)
+
+    def test_pod_identity_chained_into_a_fixed_name_is_ok(self):
+        env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": self.sts + "/pod-identity"}
+        report = self.check_json("--role-arn", ROLE, "--session-name", "pinned", env=env, expect=OK)
+        self.assertTrue(report["principal"].endswith("/MskRole/pinned"))
+
+    def test_web_identity_without_a_fixed_name_warns_about_the_default(self):
+        token_file = os.path.join(self.dir.name, "token")
+        with open(token_file, "w") as f:
+            f.write("web-identity-token-value")
+        env = {"AWS_WEB_IDENTITY_TOKEN_FILE": token_file, "AWS_ROLE_ARN": ROLE}
+        report = self.check_json(env=env, expect=WARNING)
+        self.assertEqual(report["source"], "web_identity")
+        self.assertTrue(any(w.startswith("session_name_default") for w in report["warnings"]), report)
+        pinned = self.check_json("--session-name", "pinned", env=env, expect=OK)
+        self.assertTrue(pinned["principal"].endswith("/pinned"))
+
+    def test_credentials_expiring_within_a_token_lifetime_warn(self):
+        expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
+        env = dict(self.env_keys(), AWS_SESSION_TOKEN="session", AWS_CREDENTIAL_EXPIRATION=expiration)
+        report = self.check_json(env=env, expect=WARNING)
+        self.assertTrue(any(w.startswith("credentials_expiring") for w in report["warnings"]), report)
+
+    def test_region_of_the_brokers_must_match_the_signing_region(self):
+        report = self.check_json("--bootstrap",
+                                 "b-1.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,"
+                                 "b-2.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:9098",
+                                 env=self.env_keys(), expect=WARNING)
+        self.assertEqual(len([w for w in report["warnings"] if w.startswith("region_mismatch")]), 2)
+        self.check_json("--bootstrap", "b-1.orders.abc123.c2.kafka.us-east-1.amazonaws.com:9098",
+                        env=self.env_keys(), expect=OK)
+
+    def test_clock_skew_warns_then_fails(self):
+        for offset, expected, prefix in ((120, WARNING, "clock_skew"), (600, FAILED, "clock_skew")):
+            server = SkewedDateServer(offset)
+            self.servers.append(server)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            endpoint = "http://127.0.0.1:%d" % server.server_address[1]
+            code, output = self.run_tool("--check", "--json", "--sts-endpoint", endpoint,
+                                         env=self.env_keys(), expect=expected)
+            report = json.loads(output.splitlines()[0])
+            self.assertAlmostEqual(report["clock_offset_s"], offset, delta=3)
+            self.assertTrue(any(x.startswith(prefix) for x in report["warnings"] + report["failures"]))
+
+    def test_broker_refusing_the_token_fails(self):
+        env = {"AWS_ACCESS_KEY_ID": "AKIAUNKNOWNTOBROKER", "AWS_SECRET_ACCESS_KEY": BASE_SECRET}
+        report = self.check_json("--broker", self.broker, "--plaintext", env=env, expect=FAILED)
+        self.assertFalse(report["broker"]["authenticated"])
+        self.assertIn("unknown access key id", report["broker"]["error"])
+
+    def test_no_credentials_fails_and_names_every_source_tried(self):
+        code, output = self.run_tool("--check", expect=FAILED)
+        for source in ("environment", "profile", "web_identity", "imds"):
+            self.assertIn(source + ": not_configured", output)
+
+    def test_plain_token_json_and_decode(self):
+        code, output = self.run_tool("--json", env=self.env_keys(), expect=OK)
+        doc = json.loads(output)
+        self.assertEqual(doc["source"], "environment")
+        self.assertGreater(doc["expires_at_ms"], time.time() * 1000)
+        code, output = self.run_tool("--decode", env=dict(self.env_keys(), AWS_SESSION_TOKEN="visible-nowhere"),
+                                     expect=OK)
+        self.assertIn("X-Amz-Signature=%3Credacted%3E", output)
+        self.assertNotIn("visible-nowhere", output)
+
+    def test_usage_errors(self):
+        self.run_tool("--bogus", expect=USAGE)
+        self.run_tool("--broker", "x:1", expect=USAGE)  # only with --check
+        self.run_tool("--lifetime", "abc", expect=USAGE)
+
+
+if __name__ == "__main__":
+    BINARY = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
