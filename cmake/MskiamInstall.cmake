@@ -16,9 +16,14 @@ configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/mskiam-config.cmake.in"
   "${PROJECT_BINARY_DIR}/mskiam-config.cmake"
   INSTALL_DESTINATION "${MSKIAM_CMAKE_DIR}")
-# Header-only: the package fits any architecture.
+# Header-only, the package fits any architecture; with the plugin it holds a shared library.
+if(TARGET mskiam_rdkafka_plugin)
+  set(_mskiam_arch "")
+else()
+  set(_mskiam_arch ARCH_INDEPENDENT)
+endif()
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/mskiam-config-version.cmake"
-  COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
+  COMPATIBILITY SameMinorVersion ${_mskiam_arch})
 install(FILES
   "${PROJECT_BINARY_DIR}/mskiam-config.cmake"
   "${PROJECT_BINARY_DIR}/mskiam-config-version.cmake"

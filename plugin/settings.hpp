@@ -1,0 +1,190 @@
+// The plugin's settings: `sasl.oauthbearer.config` as space-separated key=value pairs, parsed
+// and checked in full before any client is created, so that a typo fails client creation with
+// a message naming the key instead of leaving a client that never connects.
+//
+//   sasl.oauthbearer.config=region=eu-west-1 role_arn=arn:aws:iam::123456789012:role/Msk session_name=orders
+//
+// Plugin-private (not installed): only plugin/rdkafka_plugin.cpp and tests/plugin include it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mskiam/error.hpp"
+#include "mskiam/policy.hpp"
+#include "mskiam/token.hpp"
+
+namespace mskiam_plugin {
+
+// The librdkafka property the settings live in, named in every error.
+inline constexpr std::string_view config_property = "sasl.oauthbearer.config";
+
+inline constexpr std::string_view known_keys =
+    "region, session_name, role_arn, external_id, profile, principal_change, sts_endpoint, host, "
+    "lifetime";
+
+// STS limits for ExternalId: 2-1224 characters of [\w+=,.@:/-].
+inline constexpr std::size_t min_external_id = 2;
+inline constexpr std::size_t max_external_id = 1224;
+
+struct Settings {
+  std::string region;                          // required
+  std::optional<std::string> session_name;     // fixed role session name
+  std::string role_arn;                        // AssumeRole over the base source
+  std::string external_id;                     // with role_arn only
+  std::string profile;                         // base source: this profile instead of the chain
+  mskiam::PrincipalChange principal_change = mskiam::PrincipalChange::allow;
+  std::string sts_endpoint;                    // STS endpoint override (http(s)://host[:port])
+  std::string host;                            // token host override
+  std::chrono::seconds lifetime{900};          // X-Amz-Expires, 1..900
+};
+
+// Thrown for any bad setting; what() is the complete message for librdkafka's errstr, and
+// always names the property and the key.
+class SettingsError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+namespace detail {
+
+[[noreturn]] inline void fail(std::string_view key, const std::string& why) {
+  std::string text(config_property);
+  if (!key.empty()) text.append(": ").append(key);
+  text.append(": ").append(why);
+  throw SettingsError(text);
+}
+
+inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+inline std::vector<std::string_view> split_words(std::string_view text) {
+  std::vector<std::string_view> words;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i])) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && !is_space(text[i])) ++i;
+    if (i > start) words.push_back(text.substr(start, i - start));
+  }
+  return words;
+}
+
+inline bool is_printable_ascii(std::string_view s) {
+  for (char c : s)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+inline std::chrono::seconds parse_lifetime(std::string_view value) {
+  // Seconds, optionally with an `s` suffix: 900, 300s.
+  if (!value.empty() && value.back() == 's') value.remove_suffix(1);
+  if (value.empty() || value.size() > 4) fail("lifetime", "\"" + std::string(value) + "\" is not a number of seconds from 1 to 900");
+  long n = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9')
+      fail("lifetime", "\"" + std::string(value) + "\" is not a number of seconds from 1 to 900");
+    n = n * 10 + (c - '0');
+  }
+  if (n < 1 || n > mskiam::max_token_lifetime.count())
+    fail("lifetime", std::to_string(n) + " s is outside 1..900 s (MSK accepts at most 900)");
+  return std::chrono::seconds(n);
+}
+
+inline void check_external_id(std::string_view v) {
+  bool ok = v.size() >= min_external_id && v.size() <= max_external_id;
+  for (char c : v)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == ':' ||
+                c == '/' || c == '-');
+  if (!ok) fail("external_id", "must be 2 to 1224 characters of letters, digits and +=,.@:/_-");
+}
+
+inline void check_role_arn(std::string_view v) {
+  // arn:<partition>:iam::<account>:role/<name>; STS checks the rest.
+  const bool ok = v.substr(0, 4) == "arn:" && v.find(":iam::") != std::string_view::npos &&
+                  v.find(":role/") != std::string_view::npos && is_printable_ascii(v);
+  if (!ok)
+    fail("role_arn", "\"" + std::string(v) +
+                         "\" is not an IAM role ARN such as arn:aws:iam::123456789012:role/MskRole");
+}
+
+inline void check_endpoint(std::string_view v) {
+  const bool scheme = v.substr(0, 7) == "http://" || v.substr(0, 8) == "https://";
+  const std::size_t rest = v.find("://") + 3;
+  if (!scheme || rest >= v.size() || !is_printable_ascii(v))
+    fail("sts_endpoint", "\"" + std::string(v) +
+                             "\" is not an http:// or https:// URL such as https://sts.eu-west-1.amazonaws.com");
+}
+
+}  // namespace detail
+
+// Parses and checks everything; throws SettingsError. `text` may be empty (then region is missing).
+inline Settings parse_settings(std::string_view text) {
+  Settings s;
+  std::vector<std::string> seen;
+  bool have_region = false;
+  for (std::string_view word : detail::split_words(text)) {
+    const std::size_t eq = word.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+      detail::fail("", "\"" + std::string(word) +
+                           "\" is not key=value (settings are space-separated key=value pairs)");
+    const std::string key(word.substr(0, eq));
+    const std::string value(word.substr(eq + 1));
+    for (const std::string& k : seen)
+      if (k == key) detail::fail(key, "is given twice");
+    seen.push_back(key);
+    if (value.empty()) detail::fail(key, "has no value");
+    try {
+      if (key == "region") {
+        mskiam::validate_region(value, "region");
+        s.region = value;
+        have_region = true;
+      } else if (key == "session_name") {
+        mskiam::validate_session_name(value, "session_name");
+        s.session_name = value;
+      } else if (key == "role_arn") {
+        detail::check_role_arn(value);
+        s.role_arn = value;
+      } else if (key == "external_id") {
+        detail::check_external_id(value);
+        s.external_id = value;
+      } else if (key == "profile") {
+        if (!detail::is_printable_ascii(value)) detail::fail(key, "is not a profile name");
+        s.profile = value;
+      } else if (key == "principal_change") {
+        if (value == "allow")
+          s.principal_change = mskiam::PrincipalChange::allow;
+        else if (value == "reject")
+          s.principal_change = mskiam::PrincipalChange::reject;
+        else
+          detail::fail(key, "\"" + value + "\" is neither allow nor reject");
+      } else if (key == "sts_endpoint") {
+        detail::check_endpoint(value);
+        s.sts_endpoint = value;
+      } else if (key == "host") {
+        mskiam::detail::validate_host(value);
+        s.host = value;
+      } else if (key == "lifetime") {
+        s.lifetime = detail::parse_lifetime(value);
+      } else {
+        detail::fail(key, "unknown key (known keys: " + std::string(known_keys) + ")");
+      }
+    } catch (const mskiam::Error& e) {
+      // The library's own checks: keep their explanation, name the key.
+      detail::fail(key, e.message());
+    }
+  }
+  if (!have_region)
+    detail::fail("region", "is required, for example " + std::string(config_property) +
+                               "=\"region=us-east-1\"");
+  if (!s.external_id.empty() && s.role_arn.empty())
+    detail::fail("external_id", "needs role_arn (it is sent with AssumeRole)");
+  return s;
+}
+
+}  // namespace mskiam_plugin
