@@ -90,14 +90,14 @@ class TokenProvider {
     const time_point now = clock_.now();
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (token_ && now < token_reuse_until_ && !refresh_due(now)) return *token_;
+      if (token_ && now < token_reuse_until_ && !refresh_due(now)) return with_refresh_at(*token_);
     }
     ensure_credentials(now);
     std::vector<Event> events;
     AuthToken token;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (token_ && now < token_reuse_until_ && !refresh_due(now)) return *token_;
+      if (token_ && now < token_reuse_until_ && !refresh_due(now)) return with_refresh_at(*token_);
       TokenOptions options = options_;
       options.lifetime = std::min(options.lifetime, usable_seconds(now));
       token = sign_token(*credentials_, options, now, &key_cache_);
@@ -113,7 +113,8 @@ class TokenProvider {
       }
     }
     emit(events);
-    return token;
+    std::lock_guard<std::mutex> lock(mutex_);
+    return with_refresh_at(std::move(token));
   }
 
   // The credentials tokens are signed with, after the same refresh as token(). For diagnostics:
@@ -174,6 +175,17 @@ class TokenProvider {
     return std::chrono::floor<std::chrono::seconds>(end - now);
   }
 
+  // The next moment this provider wants to be asked: the refresh point of its credentials, or
+  // after a failed refresh the retry time; unset for credentials that never expire.
+  AuthToken with_refresh_at(AuthToken token) const {
+    token.refresh_at.reset();
+    if (refresh_at_) {
+      const time_point when = consecutive_failures_ > 0 ? next_attempt_ : *refresh_at_;
+      if (when < token.expires_at) token.refresh_at = when;
+    }
+    return token;
+  }
+
   bool usable(time_point now) const {
     return credentials_ && usable_seconds(now) >= std::chrono::seconds(1);
   }
@@ -185,6 +197,8 @@ class TokenProvider {
   Event event(EventType type, time_point now) const {
     Event e{type, now, source_name_, {}, {}, {}, {}, {}, {}};
     if (credentials_) {
+      // The member that answered (`container` under a default_chain), when the source says.
+      if (!credentials_->source.empty()) e.source = credentials_->source;
       e.access_key_id = credentials_->access_key_id;
       e.principal = credentials_->principal;
       e.expiration = credentials_->expiration;

@@ -21,6 +21,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -43,6 +44,7 @@ inline constexpr const char* interceptor_name = "mskiam";
 inline constexpr std::string_view principal_change_text =
     "Cannot change principals during re-authentication";
 inline constexpr std::string_view token_failure_text = "Failed to acquire SASL OAUTHBEARER token";
+inline constexpr std::int64_t min_refresh_wait_ms = 1000;
 
 // The fields librdkafka's set_token takes.
 struct OAuthBearerToken {
@@ -65,10 +67,21 @@ template <class Provider>
 OAuthBearerToken fetch_token(Provider& provider) {
   const AuthToken token = provider.token();
   OAuthBearerToken out;
+  const std::int64_t now_ms = wall_clock_ms();
   out.md_lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            token.expires_at.time_since_epoch())
                            .count();
-  if (out.md_lifetime_ms <= wall_clock_ms())
+  if (token.refresh_at) {
+    // librdkafka asks again at 80% of md_lifetime_ms and at no other time: report a lifetime
+    // that brings the next call to the provider's refresh (or retry) time, at least a second
+    // away. The token stays valid until its real expiry for re-authentication.
+    const std::int64_t refresh_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        token.refresh_at->time_since_epoch())
+                                        .count();
+    const std::int64_t wait_ms = std::max<std::int64_t>(refresh_ms - now_ms, min_refresh_wait_ms);
+    out.md_lifetime_ms = std::min(out.md_lifetime_ms, now_ms + wait_ms * 5 / 4);
+  }
+  if (out.md_lifetime_ms <= now_ms)
     throw Error(ErrorKind::expired, std::string(adapter_source),
                 "the provider returned a token that expires at " +
                     mskiam::detail::iso8601(token.expires_at) +

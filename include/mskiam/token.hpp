@@ -32,6 +32,10 @@ struct AuthToken {
   std::string value;  // base64url, no padding
   std::chrono::system_clock::time_point expires_at;
   std::string principal;
+  // When the issuer wants to be asked again, if earlier than the expiry: TokenProvider sets its
+  // credential refresh point, or its retry time after a failed refresh. Adapters hand librdkafka
+  // a lifetime that makes it ask then (it asks at 80% of the lifetime it was given).
+  std::optional<std::chrono::system_clock::time_point> refresh_at;
 };
 
 // `kafka.<region>.amazonaws.com`, or `.amazonaws.com.cn` for the China regions (`cn-*`).

@@ -298,3 +298,22 @@ TEST_CASE("provider: bad options are refused at construction") {
   o.lifetime = 0s;
   CHECK_THROWS_AS(Provider(ScriptedSource(clock), o, {}, clock), mskiam::Error);
 }
+
+TEST_CASE("provider: tokens carry the moment the provider wants to be asked again") {
+  Fixture f;
+  auto p = f.make();
+  const auto start = f.clock.now();
+  // The refresh point (40 minutes in) is after this token's expiry: nothing to add.
+  CHECK_FALSE(p->token().refresh_at);
+  f.clock.advance(30min);
+  const auto t = p->token();
+  REQUIRE(t.refresh_at);
+  CHECK(*t.refresh_at == start + 40min);  // a third of one hour before expiry
+  f.clock.advance(11min);
+  f.source.script().fail = true;
+  const auto after_failure = p->token();
+  REQUIRE(after_failure.refresh_at);
+  // After a failed refresh: the jittered retry time, within the backoff cap of 5 minutes.
+  CHECK(*after_failure.refresh_at > f.clock.now());
+  CHECK(*after_failure.refresh_at <= f.clock.now() + 5min);
+}

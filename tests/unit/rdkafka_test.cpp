@@ -71,6 +71,7 @@ struct CountingSource {
   std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<std::atomic<bool>> fail = std::make_shared<std::atomic<bool>>(false);
   std::string principal;
+  std::chrono::seconds lifetime = 1h;
 
   mskiam::Credentials fetch() {
     ++*calls;
@@ -80,7 +81,7 @@ struct CountingSource {
     c.access_key_id = "ASIACOUNTING";
     c.secret_access_key = "counting-secret-value";
     c.session_token = "counting-session-token";
-    c.expiration = std::chrono::system_clock::now() + 1h;
+    c.expiration = std::chrono::system_clock::now() + lifetime;
     c.principal = principal;
     return c;
   }
@@ -292,6 +293,20 @@ TEST_CASE("token struct for wrappers: OAuthBearerToken and modern-cpp-kafka's sh
   const auto modern = mskiam::rdkafka::oauthbearer_token<ModernToken>(provider);
   CHECK(modern.mdLifetime.count() == plain.md_lifetime_ms * 1000);
   CHECK(modern.mdPrincipalName == source.principal);
+}
+
+TEST_CASE("librdkafka is asked to call again at the provider's refresh time, not at 80% of expiry") {
+  CountingSource source;
+  source.lifetime = 20s;  // refresh due after 2/3 of 20 s; tokens end at ~19.6 s
+  Provider provider{source, options()};
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto t = mskiam::rdkafka::oauthbearer_token(provider);
+  // librdkafka calls at 80% of md_lifetime: 0.8 * 16.7 s = the refresh point at 13.3 s.
+  CHECK(t.md_lifetime_ms >= now_ms + 15'500);
+  CHECK(t.md_lifetime_ms <= now_ms + 17'500);
+  CHECK(t.md_lifetime_ms < std::chrono::duration_cast<std::chrono::milliseconds>(
+                               mskiam::decode_token(t.value).expires_at().time_since_epoch()).count());
 }
 
 TEST_CASE("error classifier: a principal change on re-authentication is expected") {
