@@ -1,0 +1,716 @@
+#!/usr/bin/python3
+"""End-to-end scenarios: real librdkafka producers and consumers (mskiam's examples) against the
+MSK-IAM broker emulator, in compressed time: credentials live 20 s (40 s in one scenario), broker
+sessions 4 s. Every scenario asserts from the emulator's JSON event log (authentications,
+principals, refusals, disconnections, group rebalances) and from the clients' output (messages
+produced = acknowledged = consumed, errors classified, provider events).
+
+Two kinds of clients:
+- the examples compiled with tests/e2e/e2e_source.hpp as their credential source (mskiam-e2e-*): a
+  simulated STS that mints credentials, registers them with the emulator and can fail on demand;
+  the session name is the example's --session-name, or a new aws-sdk-js-session-<ms> per fetch;
+- the plain examples (mskiam-producer, mskiam-consumer; DefaultChain and AssumeRole) with the AWS
+  fakes of tests/fakes: EKS Pod Identity (a new session name per fetch) and a signing STS.
+Scenarios that need KIP-368 re-authentication assert it on librdkafka >= 2.2 and assert the
+documented 2.0.2 behaviour instead (disconnect at session expiry, reconnect, no loss).
+
+    scenarios.py --producer P --consumer C --c_producer CP [--example-producer EP
+                 --example-consumer EC [--examples-use-default-chain]] [--work-dir DIR]
+                 [--only NAME ...]
+
+Exit status 0 when every scenario run passed, 77 when all were skipped (CTest SKIP_RETURN_CODE),
+1 otherwise.
+"""
+
+import argparse
+import collections
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+EMULATOR = os.path.join(ROOT, "tests", "emulator", "msk_emulator.py")
+FAKES = os.path.join(ROOT, "tests", "fakes", "aws_fakes.py")
+PYTHON = "/usr/bin/python3"  # Debian's, with python3-botocore
+REGION = "us-east-1"
+SESSION_LIFETIME_MS = 4000
+CREDENTIAL_LIFETIME_S = 20
+ROLE_ARN = "arn:aws:iam::123456789012:role/MskRole"
+PRINCIPAL_PREFIX = "arn:aws:sts::123456789012:assumed-role/MskRole/"
+
+PROGRAMS = {}  # producer, consumer, c_producer, example_producer, example_consumer
+WORK_DIR = None
+RDKAFKA_VERSION = None  # (major, minor, patch)
+CHAIN_EXAMPLES = False  # the plain examples use DefaultChain / AssumeRole
+
+
+def log(*parts):
+    print(*parts, flush=True)
+
+
+def version_text(v):
+    return ".".join(map(str, v))
+
+
+def detect_rdkafka_version():
+    out = subprocess.run([PROGRAMS["producer"], "--version"], capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    m = re.search(r"librdkafka (\d+)\.(\d+)\.(\d+)", out)
+    if not m:
+        raise RuntimeError("cannot read the librdkafka version from %r" % out)
+    return tuple(int(x) for x in m.groups())
+
+
+def reauth_supported():
+    return RDKAFKA_VERSION >= (2, 2, 0)
+
+
+class Process:
+    """A child whose stdout and stderr go to files in the scenario's directory."""
+
+    def __init__(self, name, argv, directory, env=None):
+        self.name = name
+        self.stdout_path = os.path.join(directory, name + ".out")
+        self.stderr_path = os.path.join(directory, name + ".err")
+        self._out = open(self.stdout_path, "w")
+        self._err = open(self.stderr_path, "w")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(argv, stdout=self._out, stderr=self._err, env=full_env,
+                                     cwd=directory)
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self._out.flush()
+            self._err.flush()
+
+    def terminate(self, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._out.close()
+        self._err.close()
+
+    def stdout(self):
+        with open(self.stdout_path) as f:
+            return f.read()
+
+    def stderr(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def summary(self):
+        for line in reversed(self.stdout().splitlines()):
+            if line.startswith("summary "):
+                return {k: int(v) for k, v in (f.split("=") for f in line.split()[1:])}
+        return None
+
+    def values(self, verb):
+        """Message values from `delivered ... value` / `consumed ... value` lines."""
+        return [line.split()[2] for line in self.stdout().splitlines()
+                if line.startswith(verb + " ") and len(line.split()) == 3]
+
+
+class Scenario(unittest.TestCase):
+    """One emulator per scenario, in WORK_DIR/<scenario>."""
+
+    credential_lifetime_s = CREDENTIAL_LIFETIME_S
+
+    def setUp(self):
+        self.dir = os.path.join(WORK_DIR, self._testMethodName)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.registry = os.path.join(self.dir, "registry.json")
+        self.events_path = os.path.join(self.dir, "events.jsonl")
+        with open(self.registry, "w") as f:
+            f.write("{}\n")
+        self.processes = []
+        self.started = time.time()
+        port_file = os.path.join(self.dir, "port")
+        tls_args = []
+        self.security_protocol = "SASL_PLAINTEXT"
+        if getattr(getattr(self, self._testMethodName), "tls", False):
+            tls_args = self.make_certificate()
+            self.security_protocol = "SASL_SSL"
+        self.emulator = self.spawn("emulator", [
+            PYTHON, EMULATOR, "--port", "0", "--port-file", port_file, "--registry", self.registry,
+            "--events", self.events_path, "--region", REGION,
+            "--session-lifetime-ms", str(SESSION_LIFETIME_MS)] + tls_args)
+        deadline = time.time() + 15
+        while not os.path.exists(port_file):
+            if time.time() > deadline or self.emulator.proc.poll() is not None:
+                self.fail("the emulator did not start: " + self.emulator.stderr())
+            time.sleep(0.05)
+        with open(port_file) as f:
+            self.bootstrap = "127.0.0.1:" + f.read().strip()
+
+    def start_fakes(self, lifetime_s):
+        """The AWS fakes (tests/fakes), registering what they issue in the emulator's registry."""
+        port_file = os.path.join(self.dir, "fakes.port")
+        self.fakes = self.spawn("fakes", [
+            PYTHON, FAKES, "--port", "0", "--port-file", port_file, "--registry", self.registry,
+            "--log", os.path.join(self.dir, "fakes.jsonl"), "--credential-lifetime-s",
+            str(lifetime_s)])
+        deadline = time.time() + 15
+        while not os.path.exists(port_file):
+            if time.time() > deadline or self.fakes.proc.poll() is not None:
+                self.fail("the AWS fakes did not start: " + self.fakes.stderr())
+            time.sleep(0.05)
+        with open(port_file) as f:
+            self.fakes_url = "http://127.0.0.1:" + f.read().strip()
+
+    def fakes_log(self):
+        path = os.path.join(self.dir, "fakes.jsonl")
+        with open(path) as f:
+            return [json.loads(l) for l in f if l.strip()]
+
+    def chain_env(self):
+        """Only the container endpoint answers the default chain: no variables, files or IMDS."""
+        env = {k: "" for k in os.environ if k.startswith("AWS_")}
+        env.update({"AWS_CONTAINER_CREDENTIALS_FULL_URI": self.fakes_url + "/pod-identity",
+                    "AWS_CONFIG_FILE": os.path.join(self.dir, "no-config"),
+                    "AWS_SHARED_CREDENTIALS_FILE": os.path.join(self.dir, "no-credentials"),
+                    "AWS_EC2_METADATA_DISABLED": "true"})
+        return env
+
+    def example_clients(self, role_arn=None, producer_session=None, consumer_session=None,
+                        count=26):
+        """The plain examples (default chain) against the emulator: consumer, then producer."""
+        base = ["--bootstrap", self.bootstrap, "--region", REGION, "--topic", "e2e",
+                "--security-protocol", "SASL_PLAINTEXT", "--events"]
+        if role_arn:
+            base += ["--role-arn", role_arn, "--sts-endpoint", self.fakes_url]
+        env = self.chain_env()
+        consumer = self.spawn("consumer", [PROGRAMS["example_consumer"]] + base + (
+            ["--session-name", consumer_session] if consumer_session else []) + [
+            "--group", "e2e-group", "--count", "0"], env)
+        producer = self.spawn("producer", [PROGRAMS["example_producer"]] + base + (
+            ["--session-name", producer_session] if producer_session else []) + [
+            "--count", str(count), "--interval-ms", "1000", "--message-prefix", "producer"], env)
+        return producer, consumer
+
+    def make_certificate(self):
+        """A self-signed certificate for 127.0.0.1 (librdkafka verifies the host name)."""
+        if not shutil.which("openssl"):
+            self.skipTest("openssl is not installed")
+        self.ca = os.path.join(self.dir, "cert.pem")
+        key = os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", self.ca, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True, timeout=60)
+        return ["--tls-cert", self.ca, "--tls-key", key]
+
+    def tearDown(self):
+        for p in reversed(self.processes):
+            if p is not self.emulator:
+                p.terminate()
+        self.emulator.terminate()
+        for p in self.processes:
+            p.close()
+        log("  [%s: %.1f s, files in %s]" % (self._testMethodName, time.time() - self.started,
+                                             self.dir))
+
+    # --- clients ----------------------------------------------------------------------------------
+
+    def spawn(self, name, argv, env=None):
+        p = Process(name, argv, self.dir, env)
+        self.processes.append(p)
+        return p
+
+    def client_env(self, extra=None):
+        env = {"MSKIAM_E2E_REGISTRY": self.registry,
+               "MSKIAM_E2E_CREDENTIAL_LIFETIME_S": str(self.credential_lifetime_s)}
+        env.update(extra or {})
+        return env
+
+    def common_args(self, session_name=None, principal_change=None):
+        args = ["--bootstrap", self.bootstrap, "--region", REGION, "--topic", "e2e",
+                "--security-protocol", self.security_protocol, "--events", "--role-arn", ROLE_ARN]
+        if self.security_protocol == "SASL_SSL":
+            args += ["--ca-location", self.ca]
+        if session_name:
+            args += ["--session-name", session_name]
+        if principal_change:
+            args += ["--principal-change", principal_change]
+        return args
+
+    def producer(self, name="producer", program="producer", count=10, interval_ms=1000,
+                 env=None, **kw):
+        return self.spawn(name, [PROGRAMS[program]] + self.common_args(**kw) + [
+            "--count", str(count), "--interval-ms", str(interval_ms), "--message-prefix", name],
+            self.client_env(env))
+
+    def consumer(self, name="consumer", group="e2e-group", env=None, program="consumer", **kw):
+        return self.spawn(name, [PROGRAMS[program]] + self.common_args(**kw) + [
+            "--group", group, "--count", "0"], self.client_env(env))
+
+    def wait_producer(self, producer, timeout=90):
+        try:
+            status = producer.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.fail("%s did not finish within %d s" % (producer.name, timeout))
+        summary = producer.summary()
+        self.assertIsNotNone(summary, "%s printed no summary:\n%s" % (producer.name,
+                                                                    producer.stderr()[-3000:]))
+        return status, summary
+
+    def drain(self, consumers, expected, timeout=30):
+        """Waits until the consumers together consumed every expected value, then stops them."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = set()
+            for c in consumers:
+                got.update(c.values("consumed"))
+            if expected <= got:
+                break
+            time.sleep(0.2)
+        self.stopping_ms = time.time() * 1000
+        for c in consumers:
+            self.assertEqual(c.terminate(), 0,
+                             "%s exited badly:\n%s" % (c.name, c.stderr()[-3000:]))
+        return [c.values("consumed") for c in consumers]
+
+    def wait_for_event(self, predicate, timeout, what):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if any(predicate(e) for e in self.events()):
+                return
+            time.sleep(0.1)
+        self.fail("no %s within %d s" % (what, timeout))
+
+    # --- the emulator's log -----------------------------------------------------------------------
+
+    def events(self, kind=None):
+        out = []
+        if not os.path.exists(self.events_path):
+            return out
+        with open(self.events_path) as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue  # a line being written
+                if kind is None or e.get("event") == kind:
+                    out.append(e)
+        return out
+
+    def auth_summary(self):
+        auths = self.events("authenticated")
+        closes = collections.Counter(e["reason"] for e in self.events("connection_closed"))
+        s = {
+            "authentications": len(auths),
+            "reauthentications": sum(1 for a in auths if a["reauth"]),
+            "principals": sorted({a["principal"] for a in auths}),
+            "access_keys": len({a["access_key_id"] for a in auths}),
+            "auth_failed": [e["reason"] for e in self.events("auth_failed")],
+            "principal_change_refusals": len(self.events("reauth_refused_principal_change")),
+            "session_expired_disconnects": len(self.events("session_expired_disconnect")),
+            "connections": len(self.events("connection_opened")),
+            "closes": dict(closes),
+            "rebalances": len(self.events("group_rebalance")),
+            "api_versions": sorted({a["api_version"] for a in auths}),
+            "principals_by_client": {
+                c: sorted({a["principal"] for a in auths if a["client_id"] == c})
+                for c in {a["client_id"] for a in auths}},
+            "access_keys_by_client": {c: len({a["access_key_id"] for a in auths
+                                              if a["client_id"] == c})
+                                      for c in {a["client_id"] for a in auths}},
+        }
+        log("  broker: %d authentications (%d re-authentications), %d connections, "
+            "%d principal(s), %d access keys, %d principal-change refusals, %d session-expiry "
+            "disconnects, %d auth failures, %d group rebalances, closes %s" % (
+                s["authentications"], s["reauthentications"], s["connections"],
+                len(s["principals"]), s["access_keys"], s["principal_change_refusals"],
+                s["session_expired_disconnects"], len(s["auth_failed"]), s["rebalances"],
+                s["closes"]))
+        for p in s["principals"]:
+            log("    principal " + p)
+        return s
+
+    # --- assertions shared by the scenarios -------------------------------------------------------
+
+    def assert_no_loss(self, producers, consumed_lists, summaries):
+        produced = set()
+        for p, s in zip(producers, summaries):
+            self.assertEqual(s["failed"], 0, p.name)
+            self.assertEqual(s["unacknowledged"], 0, p.name)
+            self.assertEqual(s["acknowledged"], s["produced"], p.name)
+            delivered = p.values("delivered")
+            self.assertEqual(len(set(delivered)), s["produced"], p.name)
+            produced.update(delivered)
+        consumed = [v for values in consumed_lists for v in values]
+        missing = produced - set(consumed)
+        self.assertFalse(missing, "produced and acknowledged but never consumed: %s"
+                         % sorted(missing))
+        log("  messages: produced %d, acknowledged %d, consumed %d (%d distinct, %d duplicates)" % (
+            sum(s["produced"] for s in summaries), sum(s["acknowledged"] for s in summaries),
+            len(consumed), len(set(consumed)), len(consumed) - len(set(consumed))))
+
+    def assert_session_behaviour(self, s):
+        """Re-authentication on >= 2.2 (SaslAuthenticate v1, same connection); on 2.0.2 none
+        (v0), and the broker disconnects expired sessions instead."""
+        if reauth_supported():
+            self.assertEqual(s["api_versions"], [1])
+            self.assertGreater(s["reauthentications"], 0)
+        else:
+            self.assertEqual(s["api_versions"], [0])
+            self.assertEqual(s["reauthentications"], 0)
+            self.assertGreater(s["session_expired_disconnects"], 0)
+
+    def assert_only_expected_closes(self, s, extra=()):
+        """Connections end because the client closed them, or as `extra` and the librdkafka
+        version say. A socket error while the consumers shut down (a fetch answer meeting a
+        closed socket) is not a finding."""
+        allowed = {"client closed"} | set(extra)
+        if not reauth_supported():
+            allowed.add("session expired")
+        stopping = getattr(self, "stopping_ms", float("inf"))
+        closes = collections.Counter(
+            e["reason"] for e in self.events("connection_closed")
+            if not (e["reason"].startswith("socket error") and e["ts_ms"] >= stopping))
+        unexpected = {r: n for r, n in closes.items() if r not in allowed}
+        self.assertFalse(unexpected, "connections closed for other reasons: %s" % unexpected)
+
+
+class Scenarios(Scenario):
+
+    def test_examples_with_static_credentials(self):
+        """The plain examples (default credential source, here environment variables) produce and
+        consume against the emulator through several broker sessions."""
+        if "example_producer" not in PROGRAMS:
+            self.skipTest("the examples are not built (MSKIAM_BUILD_EXAMPLES=OFF)")
+        key, secret = "AKIAE2ESTATIC0000001", "e2e-static-secret-not-real"
+        principal = "arn:aws:iam::123456789012:user/e2e-static"
+        with open(self.registry, "w") as f:
+            json.dump({key: {"secret_access_key": secret, "principal": principal,
+                             "expiration_ms": None}}, f)
+        env = {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+        args = ["--bootstrap", self.bootstrap, "--region", REGION, "--topic", "e2e",
+                "--security-protocol", "SASL_PLAINTEXT", "--events"]
+        consumer = self.spawn("consumer", [PROGRAMS["example_consumer"]] + args + ["--count", "0"],
+                              env)
+        producer = self.spawn("producer", [PROGRAMS["example_producer"]] + args + [
+            "--count", "9", "--interval-ms", "1000", "--message-prefix", "static"], env)
+        status, summary = self.wait_producer(producer)
+        self.assertEqual(status, 0, producer.stderr()[-3000:])
+        consumed = self.drain([consumer], set(producer.values("delivered")))
+        s = self.auth_summary()
+        self.assertEqual(s["principals"], [principal])
+        self.assertEqual(s["auth_failed"], [])
+        self.assert_session_behaviour(s)
+        self.assert_only_expected_closes(s)
+        self.assert_no_loss([producer], consumed, [summary])
+
+    def test_sasl_ssl(self):
+        """SASL_SSL, the examples' default and MSK's: TLS to the emulator, certificate verified
+        against --ca-location, IAM authentication inside; C API producer and C++ consumer."""
+        consumer = self.consumer(session_name="billing")
+        producer = self.producer(program="c_producer", count=6, interval_ms=500,
+                                 session_name="orders-api")
+        status, summary = self.wait_producer(producer)
+        consumed = self.drain([consumer], set(producer.values("delivered")))
+        s = self.auth_summary()
+        self.assertTrue(all(e["tls"] for e in self.events("connection_opened")))
+        self.assertEqual(sorted(s["principals"]),
+                         [PRINCIPAL_PREFIX + "billing", PRINCIPAL_PREFIX + "orders-api"])
+        self.assertEqual(s["auth_failed"], [])
+        self.assert_only_expected_closes(s)
+        self.assertEqual(status, 0, producer.stderr()[-3000:])
+        self.assert_no_loss([producer], consumed, [summary])
+
+    test_sasl_ssl.tls = True
+
+    def require_chain_examples(self):
+        if "example_producer" not in PROGRAMS or not CHAIN_EXAMPLES:
+            self.skipTest("the examples are not built with MSKIAM_EXAMPLE_DEFAULT_CHAIN=ON")
+
+    def test_pod_identity_incident(self):
+        """The original incident with the real sources: the plain examples' default chain reads
+        the EKS Pod Identity agent (the container fake in pod-identity mode), whose every answer
+        carries a new session name. librdkafka >= 2.2: refused re-authentication, classified,
+        reconnection, nothing lost."""
+        self.require_chain_examples()
+        self.start_fakes(CREDENTIAL_LIFETIME_S)
+        producer, consumer = self.example_clients()
+        status, summary = self.wait_producer(producer)
+        consumed = self.drain([consumer], set(producer.values("delivered")))
+        s = self.auth_summary()
+        self.assertGreaterEqual(len(s["principals"]), 4, "two clients, each rotated once")
+        for p in s["principals"]:
+            self.assertRegex(p, r":assumed-role/[^/]+/eks-cluster-pod-[0-9a-f-]+$")
+        # The container endpoint answered (the fake's log); Pod Identity documents carry no role
+        # ARN, so mskiam cannot see the principal change coming: only the broker can.
+        self.assertTrue(any(e.get("action") == "pod-identity" and e.get("status") == 200
+                            for e in self.fakes_log()))
+        # Events name the member of the default chain that answered.
+        self.assertIn("credentials_fetched source=container", producer.stderr())
+        if reauth_supported():
+            self.assertGreaterEqual(s["principal_change_refusals"], 1)
+            self.assertGreaterEqual(summary["principal_change_recoveries"], 1)
+            self.assertEqual(summary["auth_errors"], 0)
+        else:
+            self.assertEqual(s["principal_change_refusals"], 0)
+        self.assert_session_behaviour(s)
+        self.assert_only_expected_closes(s, ["principal change on re-authentication"])
+        self.assertEqual(status, 0, producer.stderr()[-3000:])
+        self.assert_no_loss([producer], consumed, [summary])
+
+    def test_pod_identity_fix_assume_role(self):
+        """The fix with the real sources: AssumeRole<DefaultChain> (Pod Identity credentials as
+        the base, signed AssumeRole calls to the STS fake) with a fixed session name per client:
+        one principal per client through the rotations, no refusal, nothing lost."""
+        self.require_chain_examples()
+        self.start_fakes(CREDENTIAL_LIFETIME_S)
+        producer, consumer = self.example_clients(ROLE_ARN, "orders-api", "billing")
+        status, summary = self.wait_producer(producer)
+        consumed = self.drain([consumer], set(producer.values("delivered")))
+        s = self.auth_summary()
+        self.assertEqual(sorted(s["principals"]),
+                         [PRINCIPAL_PREFIX + "billing", PRINCIPAL_PREFIX + "orders-api"])
+        self.assertGreaterEqual(s["access_keys"], 4, "both clients rotate")
+        self.assertEqual(s["principal_change_refusals"], 0)
+        self.assertEqual(s["auth_failed"], [])
+        self.assertEqual(summary["principal_changes"], 0)
+        assume = [e for e in self.fakes_log() if e.get("action") == "AssumeRole"]
+        self.assertGreaterEqual(len(assume), 4)
+        self.assertEqual({e.get("signature") for e in assume}, {"verified"})
+        self.assertEqual({e.get("role_session_name") for e in assume}, {"orders-api", "billing"})
+        self.assert_session_behaviour(s)
+        self.assert_only_expected_closes(s)
+        self.assertEqual(status, 0, producer.stderr()[-3000:])
+        self.assert_no_loss([producer], consumed, [summary])
+
+    def run_rotation(self, session_name, principal_change=None, producer_program="producer",
+                     count=26):
+        """A producer and a consumer through one credential rotation (credentials: 20 s)."""
+        kw = {"session_name": session_name, "principal_change": principal_change}
+        consumer = self.consumer(**kw)
+        producer = self.producer(program=producer_program, count=count, interval_ms=1000, **kw)
+        status, summary = self.wait_producer(producer)
+        consumed = self.drain([consumer], set(producer.values("delivered")))
+        s = self.auth_summary()
+        log("  producer: " + " ".join("%s=%s" % kv for kv in summary.items()))
+        return producer, consumer, status, summary, consumed, s
+
+    def check_incident(self, producer, consumer, status, summary, consumed, s):
+        # Credentials were refreshed, each time for another principal, and the provider said so.
+        self.assertGreaterEqual(len(s["principals"]), 2, s["principals"])
+        for p in s["principals"]:
+            self.assertRegex(p, "^" + re.escape(PRINCIPAL_PREFIX) + r"aws-sdk-js-session-\d+$")
+        self.assertGreaterEqual(summary["principal_changes"], 1)
+        self.assertIn("mskiam: principal_changed", producer.stderr())
+        if reauth_supported():
+            # The incident: the broker refuses the re-authentication...
+            self.assertGreaterEqual(s["principal_change_refusals"], 1)
+            self.assertGreaterEqual(s["closes"].get("principal change on re-authentication", 0), 1)
+            # ...the error reaches error_cb, is classified as an expected recovery...
+            self.assertGreaterEqual(summary["principal_change_recoveries"], 1)
+            self.assertIn("expected recovery", producer.stderr())
+            self.assertEqual(summary["auth_errors"], 0, "unclassified authentication errors")
+        else:
+            # 2.0.2 never re-authenticates: no refusal, a disconnect per session instead, and the
+            # new principal on the next connection.
+            self.assertEqual(s["principal_change_refusals"], 0)
+            self.assertEqual(summary["principal_change_recoveries"], 0)
+        self.assert_session_behaviour(s)
+        self.assert_only_expected_closes(s, ["principal change on re-authentication"])
+        self.assertEqual([r for r in s["auth_failed"] if "Cannot change principals" not in r], [])
+        # ...and the client recovers by reconnecting: no message lost.
+        self.assertEqual(status, 0, producer.stderr()[-3000:])
+        self.assert_no_loss([producer], consumed, [summary])
+
+    def test_incident_session_name_changes(self):
+        """The EKS Pod Identity / JS SDK incident: a new session name, hence a new principal, at
+        every refresh. librdkafka >= 2.2: the broker refuses the re-authentication ("Cannot change
+        principals"); error_cb classifies it with is_principal_change; the client reconnects with
+        the new principal and loses nothing."""
+        self.check_incident(*self.run_rotation(session_name=None))
+
+    def test_c_api_producer_incident(self):
+        """The incident through librdkafka's C API (rd_kafka_new + attach/start, error_cb)."""
+        self.check_incident(*self.run_rotation(session_name=None, producer_program="c_producer"))
+
+    def test_fix_pinned_session_name(self):
+        """The fix: a fixed session name. Credentials rotate (several access keys) but every
+        authentication carries one principal; no refusal, no reconnection beyond session expiry,
+        nothing lost."""
+        producer, consumer, status, summary, consumed, s = self.run_rotation(
+            session_name="orders-api")
+        self.assertEqual(s["principals"], [PRINCIPAL_PREFIX + "orders-api"])
+        self.assertGreaterEqual(s["access_keys"], 2, "the credentials were never rotated")
+        self.assertEqual(s["principal_change_refusals"], 0)
+        self.assertEqual(s["auth_failed"], [])
+        self.assertEqual(summary["principal_changes"], 0)
+        self.assertEqual(summary["principal_change_recoveries"], 0)
+        self.assertEqual(summary["auth_errors"], 0)
+        self.assertGreaterEqual(summary["credential_fetches"], 2)
+        self.assert_session_behaviour(s)
+        self.assert_only_expected_closes(s)
+        if reauth_supported():
+            # One connection per producer; the consumer's group coordinator adds one.
+            self.assertLessEqual(s["connections"], 4, "reconnections beyond what is needed")
+        self.assertEqual(status, 0, producer.stderr()[-3000:])
+        self.assert_no_loss([producer], consumed, [summary])
+
+    def test_principal_change_rejected(self):
+        """PrincipalChange::reject: the provider refuses credentials for another principal with a
+        clear error and keeps serving the old ones while they are valid; the broker never sees
+        another principal."""
+        # Credentials live 30 s: librdkafka asks for a new token at ~24 s (80 % of the first
+        # token's life), the rejection happens then; the clients stop at ~26 s, while the first
+        # credentials are still valid. (Past their end, the clients could not authenticate at all:
+        # that is what `reject` means, and what the provider's error says.)
+        self.credential_lifetime_s = 30
+        consumer = self.consumer(principal_change="reject")
+        producer = self.producer(count=13, interval_ms=2000, principal_change="reject")
+        status, summary = self.wait_producer(producer)
+        consumed = self.drain([consumer], set(producer.values("delivered")))
+        s = self.auth_summary()
+        log("  producer: " + " ".join("%s=%s" % kv for kv in summary.items()))
+        err = producer.stderr()
+        self.assertIn("mskiam: principal_change_rejected", err)
+        self.assertRegex(err, r"refreshed credentials carry principal \S+aws-sdk-js-session-\d+ "
+                              r"instead of \S+aws-sdk-js-session-\d+ and the principal-change "
+                              r"policy is reject")
+        # One principal and one access key per client: the new credentials never left the library.
+        for client, principals in s["principals_by_client"].items():
+            self.assertEqual(len(principals), 1, (client, principals))
+            self.assertEqual(s["access_keys_by_client"][client], 1, client)
+        self.assertEqual(s["principal_change_refusals"], 0)
+        self.assertEqual(s["auth_failed"], [])
+        self.assertEqual(summary["principal_changes"], 0)
+        self.assert_session_behaviour(s)
+        self.assert_only_expected_closes(s)
+        self.assertEqual(status, 0, err[-3000:])
+        self.assert_no_loss([producer], consumed, [summary])
+
+    def test_refresh_failures_while_cached_valid(self):
+        """STS fails at the first refresh (producer: HTTP 500; consumer: a 2 s timeout) while the
+        cached credentials are still valid: tokens keep coming from the cached credentials, the
+        next refresh succeeds, no disconnection, no loss. Credentials live 40 s here so that
+        librdkafka's next refresh (80 % of the remaining token life) comes before they expire."""
+        self.credential_lifetime_s = 40
+        consumer = self.consumer(session_name="billing",
+                                 env={"MSKIAM_E2E_FAIL_FETCHES": "2=timeout"})
+        producer = self.producer(session_name="orders-api", count=44, interval_ms=1000,
+                                 env={"MSKIAM_E2E_FAIL_FETCHES": "2=500"})
+        status, summary = self.wait_producer(producer)
+        consumed = self.drain([consumer], set(producer.values("delivered")))
+        s = self.auth_summary()
+        log("  producer: " + " ".join("%s=%s" % kv for kv in summary.items()))
+        self.assertIn("mskiam: refresh_failed", producer.stderr())
+        self.assertIn("HTTP 500", producer.stderr())
+        self.assertIn("mskiam: refresh_failed", consumer.stderr())
+        self.assertIn("no answer from STS", consumer.stderr())
+        self.assertGreaterEqual(summary["credential_fetches"], 3)
+        self.assertEqual(summary["token_failures"], 0, "a refresh failure reached librdkafka")
+        self.assertEqual(sorted(s["principals"]),
+                         [PRINCIPAL_PREFIX + "billing", PRINCIPAL_PREFIX + "orders-api"])
+        self.assertGreaterEqual(s["access_keys"], 4, "both clients rotate after the failure")
+        self.assertEqual(s["auth_failed"], [])
+        self.assertEqual(s["principal_change_refusals"], 0)
+        self.assert_session_behaviour(s)
+        self.assert_only_expected_closes(s)
+        self.assertEqual(status, 0, producer.stderr()[-3000:])
+        self.assert_no_loss([producer], consumed, [summary])
+
+    def test_consumer_group_through_reauthentication(self):
+        """Two members of one group through a credential rotation and several re-authentications
+        (or, on 2.0.2, session-expiry reconnections): no rebalance while both run, every message
+        consumed."""
+        # The producer first: it creates the topic (consumers do not auto-create it).
+        producer = self.producer(count=26, interval_ms=1000, session_name="orders-api")
+        consumers = [self.consumer(name="consumer-%d" % i, session_name="billing-%d" % i)
+                     for i in (1, 2)]
+        self.wait_for_event(lambda e: e.get("event") == "group_join" and e.get("members") == 2,
+                            20, "group of two members")
+        settled = time.time() * 1000
+        status, summary = self.wait_producer(producer)
+        stopping = time.time() * 1000
+        consumed = self.drain(consumers, set(producer.values("delivered")))
+        s = self.auth_summary()
+        storm = [e for e in self.events("group_rebalance") if settled < e["ts_ms"] < stopping]
+        self.assertEqual(storm, [], "rebalances while both members were running")
+        for c, values in zip(consumers, consumed):
+            self.assertGreater(len(values), 0, "%s consumed nothing" % c.name)
+        self.assertEqual(s["auth_failed"], [])
+        self.assertEqual(s["principal_change_refusals"], 0)
+        self.assertGreaterEqual(s["access_keys"], 4, "the credentials were never rotated")
+        self.assert_session_behaviour(s)
+        if reauth_supported():
+            self.assertGreaterEqual(s["reauthentications"], 6)
+        self.assert_only_expected_closes(s)
+        self.assertEqual(status, 0, producer.stderr()[-3000:])
+        self.assert_no_loss([producer], consumed, [summary])
+
+
+def main():
+    global WORK_DIR, RDKAFKA_VERSION, CHAIN_EXAMPLES
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    for name in ("producer", "consumer", "c_producer", "example-producer", "example-consumer"):
+        parser.add_argument("--" + name, dest=name.replace("-", "_"))
+    parser.add_argument("--examples-use-default-chain", action="store_true")
+    parser.add_argument("--work-dir", default=os.path.join(os.getcwd(), "e2e-work"))
+    parser.add_argument("--only", action="append", default=[],
+                        help="scenario to run (test_ prefix optional); repeatable")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    for name in ("producer", "consumer", "c_producer", "example_producer", "example_consumer"):
+        if getattr(args, name):
+            PROGRAMS[name] = getattr(args, name)
+    for name in ("producer", "consumer", "c_producer"):
+        if name not in PROGRAMS:
+            parser.error("--%s is required" % name)
+    CHAIN_EXAMPLES = args.examples_use_default_chain
+    WORK_DIR = os.path.abspath(args.work_dir)
+    os.makedirs(WORK_DIR, exist_ok=True)
+
+    RDKAFKA_VERSION = detect_rdkafka_version()
+    expected = os.environ.get("MSKIAM_EXPECT_RDKAFKA_VERSION")
+    log("librdkafka %s (%s)" % (version_text(RDKAFKA_VERSION),
+                                "KIP-368 re-authentication" if reauth_supported() else
+                                "no re-authentication: asserting disconnect at session expiry"))
+    if expected and expected != version_text(RDKAFKA_VERSION):
+        log("FAIL: MSKIAM_EXPECT_RDKAFKA_VERSION=%s but the clients load librdkafka %s"
+            % (expected, version_text(RDKAFKA_VERSION)))
+        return 1
+
+    loader = unittest.TestLoader()
+    if args.only:
+        names = [n if n.startswith("test_") else "test_" + n for n in args.only]
+        suite = unittest.TestSuite(Scenarios(n) for n in names)
+    else:
+        suite = loader.loadTestsFromTestCase(Scenarios)
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    if not result.wasSuccessful():
+        return 1
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        return 77
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
