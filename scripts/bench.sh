@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Token cost, side by side with the official signers. One run:
+#   1. builds mskiam-bench (Release, build/bench) and runs it (Google Benchmark, 5 repetitions);
+#   2. times tokens per second of the official JS signer (aws-msk-iam-sasl-signer-js, installed
+#      once from the npm registry into .cache/bench/npm) and of botocore's SigV4QueryAuth presign,
+#      over the same inputs as mskiam-bench (same keys, session token, region, 900 s);
+#   3. prints a table with the ratios and the targets, "met" / "NOT met".
+# Timings never fail the script: it exits non-zero only when something failed to build or run.
+# A signer that cannot be installed or run (npm registry unreachable...) is reported and skipped.
+#
+#   scripts/bench.sh                         everything
+#   MSKIAM_BENCH_SECONDS=5 scripts/bench.sh  longer runs of the JS and botocore signers (default 3)
+#   MSKIAM_BENCH_ARGS='--benchmark_filter=sign_token' scripts/bench.sh   extra mskiam-bench flags
+#   MSKIAM_BENCH_BIN=/path/to/mskiam-bench scripts/bench.sh   use that binary, build nothing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=$root/build/bench
+cache=$root/.cache/bench
+seconds=${MSKIAM_BENCH_SECONDS:-3}
+js_signer_version=${MSKIAM_BENCH_JS_SIGNER_VERSION:-1.0.3}
+python=${MSKIAM_PYTHON:-/usr/bin/python3}
+mkdir -p "$build" "$cache"
+
+stage() { printf '\n=== %s ===\n' "$*"; }
+
+if [ -n "${MSKIAM_BENCH_BIN:-}" ]; then
+  bench_bin=$MSKIAM_BENCH_BIN  # a mskiam-bench built elsewhere (a patched copy of the headers...)
+  stage "mskiam-bench: $bench_bin"
+else
+  stage "mskiam-bench: Release build in build/bench"
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMSKIAM_BUILD_EXAMPLES=OFF \
+    -DMSKIAM_RDKAFKA=OFF >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+  cmake --build "$build" --target mskiam-bench
+  bench_bin=$build/tests/bench/mskiam-bench
+fi
+[ -x "$bench_bin" ] || { echo "mskiam-bench was not built (is libbenchmark-dev installed?)"; exit 1; }
+
+stage "mskiam-bench ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+# shellcheck disable=SC2086  # MSKIAM_BENCH_ARGS is a list of flags
+"$bench_bin" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  --benchmark_out="$build/mskiam-bench.json" --benchmark_out_format=json ${MSKIAM_BENCH_ARGS:-}
+
+# --- the official JS signer, from the npm registry, installed once -----------------------------
+js_dir=$cache/npm
+js_results=$build/js-signer.jsonl
+: >"$js_results"
+js_note=""
+install_js_signer() {
+  command -v node >/dev/null && command -v npm >/dev/null || { js_note="node/npm not installed"; return 1; }
+  mkdir -p "$js_dir"
+  local want="{\"name\":\"mskiam-bench-js\",\"private\":true,\"dependencies\":{\"aws-msk-iam-sasl-signer-js\":\"$js_signer_version\"}}"
+  if [ "$(cat "$js_dir/package.json" 2>/dev/null)" = "$want" ] &&
+     NODE_PATH="$js_dir/node_modules" node -e 'require("aws-msk-iam-sasl-signer-js")' 2>/dev/null; then
+    return 0  # already installed: no registry access
+  fi
+  printf '%s\n' "$want" >"$js_dir/package.json"
+  if ! timeout 300 npm install --prefix "$js_dir" --no-audit --no-fund --loglevel=error \
+       --fetch-retries=1 --fetch-timeout=30000 \
+       >"$js_dir/install.log" 2>&1; then
+    js_note="npm install failed (registry unreachable?), see $js_dir/install.log"
+    return 1
+  fi
+}
+stage "official JS signer aws-msk-iam-sasl-signer-js@$js_signer_version (Node $(node --version 2>/dev/null || echo none))"
+if install_js_signer; then
+  for session in nosession session; do
+    if ! NODE_PATH="$js_dir/node_modules" node "$root/tests/bench/js_signer.js" "$seconds" "$session" \
+         >>"$js_results"; then
+      echo "the JS signer failed to run"
+      exit 1
+    fi
+  done
+  cat "$js_results"
+else
+  echo "skipped: $js_note"
+fi
+
+# --- botocore -----------------------------------------------------------------------------------
+stage "botocore SigV4QueryAuth ($python)"
+boto_results=$build/botocore-signer.jsonl
+: >"$boto_results"
+if "$python" -c 'import botocore' 2>/dev/null; then
+  for session in nosession session; do
+    "$python" "$root/tests/bench/botocore_signer.py" "$seconds" "$session" >>"$boto_results"
+  done
+  cat "$boto_results"
+else
+  echo "skipped: botocore is not importable by $python (Debian: apt-get install python3-botocore)"
+fi
+
+# --- the table ----------------------------------------------------------------------------------
+stage "summary"
+"$python" - "$build/mskiam-bench.json" "$js_results" "$boto_results" "$js_note" <<'PY'
+import json
+import sys
+
+bench_path, js_path, boto_path, js_note = sys.argv[1:5]
+bench = json.load(open(bench_path))
+stats = {}  # (run name, "median" | "min") -> benchmark entry
+for b in bench["benchmarks"]:
+    if b.get("run_type") == "aggregate":
+        stats[(b["run_name"], b["aggregate_name"])] = b
+    else:  # run without repetitions: the one run stands for every statistic
+        stats.setdefault((b.get("run_name", b["name"]), "median"), b)
+        stats.setdefault((b.get("run_name", b["name"]), "min"), b)
+
+
+def find(name, stat="median"):
+    for (run, aggregate), b in stats.items():
+        if aggregate == stat and (run == name or run.startswith(name + "/")):
+            return b
+    return None
+
+
+def ns(b, field="cpu_time"):
+    return b[field] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+
+
+def load(path):
+    out = {}
+    for text in open(path):
+        if text.strip():
+            r = json.loads(text)
+            out[r["session_token"]] = r
+    return out
+
+
+js, boto = load(js_path), load(boto_path)
+ctx = bench["context"]
+print("mskiam %s, %s, %d cores, load average %s" % (
+    ctx.get("mskiam", "?"), ctx.get("openssl", "?"), ctx.get("num_cpus", 0),
+    " ".join("%.1f" % x for x in ctx.get("load_avg", []))))
+print("per call: CPU time, median of 5 repetitions (best repetition in brackets); token(): wall time")
+print("per call as each caller sees it, median of 7. Other signers: CPU time per token over the whole")
+print("run (fastest of 6 slices in brackets). Cross-signer ratios use the fastest figures on both sides.")
+print()
+fmt = "%-52s %22s %8s %11s"
+print(fmt % ("measure", "per call", "allocs", "ossl_allocs"))
+print(fmt % ("-" * 52, "-" * 22, "-" * 8, "-" * 11))
+
+
+def line(label, name, field="cpu_time"):
+    med, best = find(name), find(name, "min")
+    if med is None:
+        print(fmt % (label, "n/a", "", ""))
+        return None, None
+    t, tb = ns(med, field), ns(best or med, field)
+    allocs, ossl = med.get("allocs"), med.get("ossl_allocs")
+    print(fmt % (label, "%.0f ns (%.0f)" % (t, tb), "" if allocs is None else "%.0f" % allocs,
+                 "" if ossl is None else "%.0f" % ossl))
+    return t, tb
+
+
+warm, warm_best = line("sign_token, warm key cache", "sign_token/warm_cache")
+line("sign_token, warm key cache, session token", "sign_token/warm_cache_session_token")
+line("sign_token, cold key cache", "sign_token/cold_cache")
+line("sign_token, cold key cache, session token", "sign_token/cold_cache_session_token")
+uncached = {}
+_, uncached[False] = line("sign_token, no key cache (as the JS signer, botocore)", "sign_token/no_cache")
+_, uncached[True] = line("sign_token, no key cache, session token", "sign_token/no_cache_session_token")
+floor, _ = line("OpenSSL floor: SHA-256 of 300 B + HMAC of 120 B", "openssl_floor")
+line("  floor, digest fetched once, context reused", "openssl_floor_reused_contexts")
+latency = {}
+for n in (1, 2, 8):
+    med = find("provider_token_warm/repeats:7/real_time/threads:%d" % n) or find(
+        "provider_token_warm/real_time/threads:%d" % n)
+    label = "TokenProvider::token(), warm cache, %d thread%s" % (n, "s" if n > 1 else "")
+    if med is None:
+        print(fmt % (label, "n/a", "", ""))
+        continue
+    latency[n] = med["latency_ns"]
+    print(fmt % (label, "%.0f ns" % latency[n], "%.0f" % med.get("allocs", 0),
+                 "%.0f" % med.get("ossl_allocs", 0)))
+for label, results in (("aws-msk-iam-sasl-signer-js", js), ("botocore SigV4QueryAuth", boto)):
+    for session in (False, True):
+        r = results.get(session)
+        name = "%s%s" % (label, ", session token" if session else "")
+        if r is None:
+            print(fmt % (name, "skipped", "", ""))
+        else:
+            print(fmt % (name + " " + r["version"], "%.0f ns (%.0f)" % (
+                1e9 / r["tokens_per_s_cpu"], 1e9 / r["tokens_per_s_cpu_best"]), "", ""))
+
+print()
+print("tokens per second, mskiam / other signer (same keys, session token, region, lifetime):")
+for label, results in (("JS signer", js), ("botocore", boto)):
+    for session in (False, True):
+        r = results.get(session)
+        if r is None or uncached[session] is None:
+            continue
+        other = r["tokens_per_s_cpu_best"]
+        text = "  / %-9s %-18s like for like (no key cache): %6.1fx" % (
+            label, "(session token)" if session else "(no session token)",
+            (1e9 / uncached[session]) / other)
+        if not session and warm_best:
+            text += "   warm key cache: %.1fx" % ((1e9 / warm_best) / other)
+        print(text)
+
+print()
+print("targets:")
+
+
+def target(text, ok, figure):
+    status = "n/a (not measured)" if ok is None else ("met" if ok else "NOT met")
+    print("  %-62s %-10s %s" % (text, figure, status))
+
+
+text = "warm sign_token within 2x of the OpenSSL floor (medians)"
+if warm and floor:
+    target(text, warm <= 2 * floor, "%.2fx" % (warm / floor))
+else:
+    target(text, None, "")
+ratios = [(1e9 / uncached[s]) / js[s]["tokens_per_s_cpu_best"] for s in (False, True)
+          if s in js and uncached[s]]
+text = ">= 40x the JS signer's tokens/s (like for like, worse case)"
+if ratios:
+    target(text, min(ratios) >= 40, "%.1fx" % min(ratios))
+    if False in js and warm_best:
+        w = (1e9 / warm_best) / js[False]["tokens_per_s_cpu_best"]
+        target("  the same with mskiam's warm key cache (for information)", w >= 40, "%.1fx" % w)
+else:
+    target(text, None, js_note or "JS signer skipped")
+text = "token() from a warm cache < 5 us median, 8 threads"
+if 8 in latency:
+    target(text, latency[8] < 5000, "%.2f us" % (latency[8] / 1e3))
+else:
+    target(text, None, "")
+PY
