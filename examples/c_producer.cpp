@@ -17,188 +17,53 @@
 #include <stdexcept>
 #include <string>
 
-#include "mskiam/mskiam.hpp"
-#include "mskiam/rdkafka.hpp"
-#include "mskiam/sources/any.hpp"
-
-// ---- Where credentials come from: the one place to change ---------------------------------------
-// The end-to-end tests compile this file with MSKIAM_EXAMPLE_SOURCE naming a header that provides
-// make_source() (a simulated STS); everyone else gets the function below.
-#if defined(MSKIAM_EXAMPLE_SOURCE)
-#include MSKIAM_EXAMPLE_SOURCE
-#else
-// MSKIAM_EXAMPLE_DEFAULT_CHAIN (examples/CMakeLists.txt): 1 for the default chain and AssumeRole,
-// 0 for environment variables only.
-#if MSKIAM_EXAMPLE_DEFAULT_CHAIN
-#include "mskiam/sources/assume_role.hpp"
-#include "mskiam/sources/default_chain.hpp"
-#endif
-namespace {
-// The default credential chain, optionally assuming `role_arn` with it under a fixed session name.
-mskiam::AnySource make_source(const std::string& region, const std::string& role_arn,
-                              const std::string& session_name, const std::string& sts_endpoint) {
-#if MSKIAM_EXAMPLE_DEFAULT_CHAIN
-  mskiam::SessionName name;
-  if (!session_name.empty()) name = mskiam::SessionName::fixed(session_name);
-  mskiam::StsOptions sts;
-  sts.region = region;          // STS in the cluster's region
-  sts.endpoint = sts_endpoint;  // empty: that region's endpoint
-  mskiam::DefaultChain::Options chain;
-  chain.session_name = name;
-  chain.sts = sts;
-  if (role_arn.empty()) return mskiam::DefaultChain(chain);
-  mskiam::AssumeRole<mskiam::DefaultChain>::Options assume;
-  assume.role_arn = role_arn;
-  assume.session_name = name;
-  assume.sts = sts;
-  return mskiam::AssumeRole<mskiam::DefaultChain>(mskiam::DefaultChain(chain), assume);
-#else
-  (void)region;
-  if (!role_arn.empty() || !session_name.empty() || !sts_endpoint.empty())
-    throw mskiam::Error(mskiam::ErrorKind::not_configured, "example",
-                        "--role-arn, --session-name and --sts-endpoint need a build with "
-                        "MSKIAM_EXAMPLE_DEFAULT_CHAIN=ON");
-  return mskiam::EnvironmentCredentials{};
-#endif
-}
-}  // namespace
-#endif
-// -------------------------------------------------------------------------------------------------
+#include "example_options.hpp"
 
 namespace {
 
 constexpr const char* usage_text = R"(usage: mskiam-c-producer [options]
 
-The producer of mskiam-producer, written against librdkafka's C API. Same options:
-  --bootstrap HOST:PORT[,...] ($MSK_BOOTSTRAP)   --region REGION ($AWS_REGION)
-  --topic TOPIC (mskiam-example)                 --role-arn ARN
-  --session-name NAME  --sts-endpoint URL        --count N (10; 0 = until interrupted)
-  --interval-ms MS (1000)                        --message-prefix TEXT (message)
-  --security-protocol SASL_SSL|SASL_PLAINTEXT    --ca-location PATH
-  --principal-change allow|reject                --events[=stderr|log]
-  --debug CONTEXTS                               --version    -h, --help
+The producer of mskiam-producer, written against librdkafka's C API.
+
+options (the producer's own, then those every example takes):
+  --interval-ms MS             pause between messages (default 1000)
+  --message-prefix TEXT        message values are TEXT-1, TEXT-2, ... (default message)
 )";
 
-struct Options {
-  std::string bootstrap, region, topic = "mskiam-example";
-  std::string role_arn, session_name, sts_endpoint;
-  long count = 10, interval_ms = 1000;
-  std::string prefix = "message", security_protocol = "SASL_SSL", ca_location, debug;
-  mskiam::PrincipalChange principal_change = mskiam::PrincipalChange::allow;
-  std::string events;
+struct Options : example::CommonOptions {
+  long interval_ms = 1000;
+  std::string prefix = "message";
 };
 
 // What the callbacks update, reached through the application's own opaque.
 struct App {
   long acknowledged = 0, failed = 0;
-  long principal_change_recoveries = 0, token_failures = 0, auth_errors = 0;
+  example::ErrorReport errors;
 };
-
-std::string env_or(const char* name, const char* fallback_name = nullptr) {
-  if (const char* v = std::getenv(name); v && *v) return v;
-  if (fallback_name)
-    if (const char* v = std::getenv(fallback_name); v && *v) return v;
-  return {};
-}
-
-[[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "mskiam-c-producer: %s\n(try --help)\n", message.c_str());
-  std::exit(2);
-}
-
-long to_long(const std::string& flag, const std::string& value) {
-  char* end = nullptr;
-  const long n = std::strtol(value.c_str(), &end, 10);
-  if (value.empty() || *end != '\0' || n < 0) usage_error(flag + " takes a whole number >= 0");
-  return n;
-}
 
 Options parse(int argc, char** argv) {
   Options o;
-  o.bootstrap = env_or("MSK_BOOTSTRAP");
-  o.region = env_or("AWS_REGION", "AWS_DEFAULT_REGION");
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(usage_text, stdout);
-      std::exit(0);
-    } else if (arg == "--version") {
-      std::printf("mskiam %s librdkafka %s\n", MSKIAM_VERSION_STRING, rd_kafka_version_str());
-      std::exit(0);
-    } else if (arg == "--bootstrap") {
-      o.bootstrap = value();
-    } else if (arg == "--region") {
-      o.region = value();
-    } else if (arg == "--topic") {
-      o.topic = value();
-    } else if (arg == "--role-arn") {
-      o.role_arn = value();
-    } else if (arg == "--session-name") {
-      o.session_name = value();
-    } else if (arg == "--sts-endpoint") {
-      o.sts_endpoint = value();
-    } else if (arg == "--count") {
-      o.count = to_long(arg, value());
-    } else if (arg == "--interval-ms") {
-      o.interval_ms = to_long(arg, value());
-    } else if (arg == "--message-prefix") {
-      o.prefix = value();
-    } else if (arg == "--security-protocol") {
-      o.security_protocol = value();
-    } else if (arg == "--ca-location") {
-      o.ca_location = value();
-    } else if (arg == "--debug") {
-      o.debug = value();
-    } else if (arg == "--principal-change") {
-      const std::string v = value();
-      if (v == "allow")
-        o.principal_change = mskiam::PrincipalChange::allow;
-      else if (v == "reject")
-        o.principal_change = mskiam::PrincipalChange::reject;
-      else
-        usage_error("--principal-change is allow or reject");
-    } else if (arg == "--events" || arg == "--events=stderr") {
-      o.events = "stderr";
-    } else if (arg == "--events=log") {
-      o.events = "log";
-    } else {
-      usage_error("unknown argument " + arg);
-    }
-  }
-  if (o.bootstrap.empty()) usage_error("--bootstrap is required (or set MSK_BOOTSTRAP)");
-  if (o.region.empty()) usage_error("--region is required (or set AWS_REGION)");
-  if (o.security_protocol != "SASL_SSL" && o.security_protocol != "SASL_PLAINTEXT")
-    usage_error("--security-protocol is SASL_SSL or SASL_PLAINTEXT");
+  example::parse(argc, argv, "mskiam-c-producer", usage_text, o,
+                 [&o](const std::string& arg, const example::Value& value) {
+                   if (arg == "--interval-ms")
+                     o.interval_ms = example::to_long(arg, value());
+                   else if (arg == "--message-prefix")
+                     o.prefix = value();
+                   else
+                     return false;
+                   return true;
+                 });
   return o;
 }
 
 std::atomic<bool> stop{false};
 extern "C" void on_signal(int) { stop = true; }
 
-// error_cb runs in rd_kafka_poll(). A principal-change refusal is an expected recovery.
+// error_cb runs in rd_kafka_poll(); errors are classified by example::ErrorReport.
 void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
-  App& app = *static_cast<App*>(opaque);
-  if (mskiam::rdkafka::is_principal_change(reason)) {
-    ++app.principal_change_recoveries;
-    std::fprintf(stderr,
-                 "c-producer: expected recovery: the broker refused re-authentication because the "
-                 "principal changed; reconnecting with the new credentials (%s)\n",
-                 reason);
-  } else if (mskiam::rdkafka::is_token_failure(reason)) {
-    ++app.token_failures;
-    std::fprintf(stderr,
-                 "c-producer: no new token (librdkafka keeps the current one and retries in 10 s): "
-                 "%s\n",
-                 reason);
-  } else {
-    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) ++app.auth_errors;
-    std::fprintf(stderr, "c-producer: error %s: %s\n",
-                 rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
-  }
+  static_cast<App*>(opaque)->errors.report(
+      reason, err == RD_KAFKA_RESP_ERR__AUTHENTICATION, false,
+      rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
 }
 
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -230,15 +95,9 @@ int main(int argc, char** argv) {
   App app;
   try {
     // mskiam: a token provider over the credential source, for the cluster's region.
-    mskiam::ProviderOptions provider_options;
-    provider_options.principal_change = o.principal_change;
-    if (o.events == "stderr") provider_options.on_event = mskiam::stderr_events();
-    if (o.events == "log") provider_options.on_event = mskiam::rdkafka::librdkafka_log_events();
-    mskiam::TokenOptions token_options;
-    token_options.region = o.region;
     mskiam::TokenProvider<mskiam::AnySource> provider{
-        make_source(o.region, o.role_arn, o.session_name, o.sts_endpoint), token_options,
-        provider_options};
+        make_source(o.region, o.role_arn, o.session_name, o.sts_endpoint),
+        example::token_options(o), example::provider_options(o)};
 
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     try {
@@ -307,11 +166,10 @@ int main(int argc, char** argv) {
 
     const auto counters = provider.counters();
     std::printf(
-        "summary produced=%ld acknowledged=%ld failed=%ld unacknowledged=%d "
-        "principal_change_recoveries=%ld token_failures=%ld auth_errors=%ld "
+        "summary produced=%ld acknowledged=%ld failed=%ld unacknowledged=%d %s "
         "credential_fetches=%llu tokens=%llu principal_changes=%llu\n",
         produced, app.acknowledged, app.failed, rd_kafka_outq_len(rk),
-        app.principal_change_recoveries, app.token_failures, app.auth_errors,
+        app.errors.summary().c_str(),
         static_cast<unsigned long long>(counters.fetches),
         static_cast<unsigned long long>(counters.tokens),
         static_cast<unsigned long long>(counters.principal_changes));
