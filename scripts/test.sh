@@ -5,6 +5,7 @@
 #   3. every fuzz harness for a bounded time (scripts/fuzz.sh)
 #   4. the benchmarks, printed (scripts/bench.sh; timings are never asserted)
 #   5. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything
+#      then a sweep of every output the tests left for every secret they issued
 #   6. g++ Debug against Debian 12's librdkafka 2.0.2: everything (its summary closes the run)
 #
 #   MSKIAM_QUICK=1 scripts/test.sh    step 6 only
@@ -50,6 +51,10 @@ rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
 MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
   build_and_test gcc-debug-rdkafka-2.8 g++ Debug "" \
   -DCMAKE_BUILD_RPATH="$rdkafka_prefix/lib" -DCMAKE_PREFIX_PATH="$rdkafka_prefix"
+
+stage "secret sweep: no secret issued during the tests appears in any output they left"
+/usr/bin/python3 tests/secret_sweep.py build/gcc-debug-rdkafka-2.8 \
+  "pLuGiNsEcReT/doNotPrint+0123456789abcdefgh" "e2e-static-secret-not-real" "check-base-secret-value"
 
 # Last, so that CI reads this run's summary: everything with g++ and Debian's librdkafka 2.0.2.
 build_and_test gcc-debug g++ Debug ""
