@@ -202,6 +202,9 @@ class RawProtocolTest(EmulatorCase):
             (emu.presign_token("AKIDA1", "wrong", REGION)[0], "signature mismatch"),
             (token_for("AKIDA1", signed_at_s=time.time() - 200, expires_s=100), "token expired"),
             (token_for("AKIDA1", signed_at_s=time.time() - 1000), "more than 300 s"),
+            # a client whose clock runs 10 minutes ahead or behind the broker's
+            (token_for("AKIDA1", signed_at_s=time.time() + 600), "more than 300 s"),
+            (token_for("AKIDA1", signed_at_s=time.time() - 600), "more than 300 s"),
             (token_for("AKIDA1", expires_s=901), "X-Amz-Expires"),
             (token_for("ASIAOLD"), "credentials of access key id ASIAOLD expired"),
             (emu.presign_token("AKIDNOPE", "x", REGION)[0], "unknown access key id AKIDNOPE"),
