@@ -125,7 +125,7 @@ TEST_CASE("assume role: two consecutive fetches send the same RoleSessionName") 
   CHECK(s.sent("RoleSessionName", 3) == mskiam::default_session_name());
 }
 
-TEST_CASE("assume role: external id, duration and region are sent as configured") {
+TEST_CASE("assume role: external id - duration and region are sent as configured") {
   Setup s;
   auto o = s.options(SessionName::fixed("s1"));
   o.external_id = "partner-ext-id:42";
@@ -192,7 +192,7 @@ TEST_CASE("assume role: a failing base source keeps its kind and is named") {
   CHECK(s.sts.calls() == 0);
 }
 
-TEST_CASE("assume role: STS errors keep kind and code, name the signer, never a secret") {
+TEST_CASE("assume role: STS errors keep kind and code - name the signer - never a secret") {
   Setup s;
   s.sts.set({Answer::status_only(403, mskiam_test::sts_error("AccessDenied", "not authorized to perform sts:AssumeRole"))});
   auto source = s.source(SessionName::fixed("s1"));
@@ -238,7 +238,7 @@ TEST_CASE("assume role: works over a type-erased source and a static one") {
   CHECK(s.sts.calls() == 2);
 }
 
-TEST_CASE("assume role fake: Pod Identity renews into new principals, AssumeRole keeps one") {
+TEST_CASE("assume role fake: Pod Identity renews into new principals - AssumeRole keeps one") {
   mskiam_test::EnvGuard env;
   mskiam_test::AwsFakes fakes;
   mskiam::ContainerCredentials::Options co;

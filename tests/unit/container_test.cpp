@@ -112,7 +112,7 @@ TEST_CASE("container: a relative URI must be a path") {
   CHECK(contains(e.message(), "must start with '/'"));
 }
 
-TEST_CASE("container: plain http full URIs only to loopback, ECS and EKS agent hosts; https to any host") {
+TEST_CASE("container: plain http full URIs only to loopback - ECS and EKS agent hosts - https to any host") {
   auto t = serving(200, document());
   const std::vector<std::string> allowed = {
       "http://127.0.0.1:8080/creds", "http://127.1.2.3/", "http://127.255.255.254",
@@ -188,7 +188,7 @@ TEST_CASE("container: the token file is re-read at every fetch and wins over the
   CHECK(header_of(requests[1], "Authorization") == "file-token-2");
 }
 
-TEST_CASE("container: an authorization token containing CR or LF is refused, and never echoed") {
+TEST_CASE("container: an authorization token containing CR or LF is refused - and never echoed") {
   CleanContainerEnv env;
   env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds");
   env.set("AWS_CONTAINER_AUTHORIZATION_TOKEN", kAuth + "\r\nX-Injected: yes");
@@ -223,7 +223,7 @@ TEST_CASE("container: an unreadable token file is an io error naming the path") 
   CHECK(contains(e.message(), "/nonexistent/mskiam/token"));
 }
 
-TEST_CASE("container: 401 and 403 are clear http_status errors, not retried") {
+TEST_CASE("container: 401 and 403 are clear http_status errors - not retried") {
   RecordingTransport t([](const HttpRequest&, std::size_t) {
     return response(401, R"({"Code":"AccessDenied","Message":"Invalid Authorization token"})");
   });
@@ -246,7 +246,7 @@ TEST_CASE("container: 401 and 403 are clear http_status errors, not retried") {
   CHECK(forbidden.count() == 1);
 }
 
-TEST_CASE("container: 5xx and timeouts are retried, then reported; other failures are not retried") {
+TEST_CASE("container: 5xx and timeouts are retried - then reported - other failures are not retried") {
   SECTION("503 twice, then success") {
     RecordingTransport t([](const HttpRequest&, std::size_t i) {
       return i < 2 ? response(503, "") : response(200, document());
@@ -286,7 +286,7 @@ TEST_CASE("container: 5xx and timeouts are retried, then reported; other failure
   }
 }
 
-TEST_CASE("container: malformed, truncated and oversized bodies are bad_document, not retried") {
+TEST_CASE("container: malformed - truncated and oversized bodies are bad_document - not retried") {
   for (const std::string& body : {std::string("<html>502 Bad Gateway</html>"), std::string(""),
                                  document().substr(0, 40), std::string(R"({"Code":"Success"})"),
                                  std::string(R"({"AccessKeyId":"A","SecretAccessKey":"s","Expiration":"soon"})")}) {
@@ -305,7 +305,7 @@ TEST_CASE("container: malformed, truncated and oversized bodies are bad_document
   CHECK(oversized.count() == 1);
 }
 
-TEST_CASE("container: no error message contains the secret, the session token or the auth token") {
+TEST_CASE("container: no error message contains the secret - the session token or the auth token") {
   const std::vector<std::string> bodies = {
       R"({"AccessKeyId":"A","SecretAccessKey":")" + kSecret + R"(","Token":")" + kToken + R"(","Expiration":"x"})",
       R"({"AccessKeyId":"A","SecretAccessKey":")" + kSecret + R"(","Token":")" + kToken + R"(")",
@@ -340,7 +340,7 @@ ContainerCredentials::Options fake_options(const mskiam_test::AwsFakes& fakes, c
 
 }  // namespace
 
-TEST_CASE("container (fake): ECS credentials over loopback http, reused by the endpoint") {
+TEST_CASE("container (fake): ECS credentials over loopback http - reused by the endpoint") {
   mskiam_test::AwsFakes fakes;
   ContainerCredentials source(fake_options(fakes, "/v2/credentials/abc"));
   const auto first = source.fetch();
@@ -359,7 +359,7 @@ TEST_CASE("container (fake): ECS credentials over loopback http, reused by the e
   CHECK(log[0].field("status") == "200");
 }
 
-TEST_CASE("container (fake): Pod Identity token file re-read at each fetch; a refused token is a 401 error") {
+TEST_CASE("container (fake): Pod Identity token file re-read at each fetch - a refused token is a 401 error") {
   mskiam_test::AwsFakes fakes;
   fakes.control(R"({"config": {"container": {"authorization_token": "Bearer pod-token-1"}}})");
   TempDir dir;
@@ -388,7 +388,7 @@ TEST_CASE("container (fake): Pod Identity token file re-read at each fetch; a re
   CHECK(contains(error_of([&] { no_token.fetch(); }).message(), "wants an authorization token"));
 }
 
-TEST_CASE("container (fake): 503 is retried; a hanging endpoint times out in bounded time") {
+TEST_CASE("container (fake): 503 is retried - a hanging endpoint times out in bounded time") {
   mskiam_test::AwsFakes fakes;
   fakes.control(R"({"faults": {"endpoint": "container", "type": "status", "status": 503, "times": 1}})");
   ContainerCredentials source(fake_options(fakes, "/v2/credentials/abc"));
@@ -406,7 +406,7 @@ TEST_CASE("container (fake): 503 is retried; a hanging endpoint times out in bou
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));  // 2 attempts of 300 ms
 }
 
-TEST_CASE("container (fake): malformed, truncated, oversized and reset answers are clear errors") {
+TEST_CASE("container (fake): malformed - truncated - oversized and reset answers are clear errors") {
   mskiam_test::AwsFakes fakes;
   auto with_fault = [&](const std::string& fault) {
     fakes.control(R"({"clear_faults": "all", "faults": )" + fault + "}");

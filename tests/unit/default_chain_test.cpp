@@ -134,7 +134,7 @@ TEST_CASE("default chain: a profile named in the options skips the environment")
   CHECK(chain.fetch().access_key_id == "AKIDMSK");
 }
 
-TEST_CASE("default chain: a profile with only a region is skipped, IMDS answers") {
+TEST_CASE("default chain: a profile with only a region is skipped - IMDS answers") {
   Setup s;
   s.dir.write("config", "[default]\nregion = eu-west-1\n");
   auto chain = s.chain();
@@ -153,7 +153,7 @@ TEST_CASE("default chain: container variables select the container endpoint inst
   CHECK(c.access_key_id == "ASIAREMOTEEXAMPLE");
 }
 
-TEST_CASE("default chain: when nothing answers, one error lists every member and why") {
+TEST_CASE("default chain: when nothing answers - one error lists every member and why") {
   Setup s;
   *s.endpoints.unreachable = true;
   auto chain = s.chain();
@@ -228,7 +228,7 @@ TEST_CASE("default chain: the member that answered is asked alone at the next re
   CHECK(chain.last_source() == "profile");
 }
 
-TEST_CASE("default chain: the answering member's failure is thrown, not hidden by another member") {
+TEST_CASE("default chain: the answering member's failure is thrown - not hidden by another member") {
   Setup s;
   auto chain = s.chain();
   CHECK(chain.fetch().source == "imds");
@@ -286,7 +286,7 @@ TEST_CASE("default chain (loopback): container variables win over IMDS") {
   CHECK_FALSE(imds_called);
 }
 
-TEST_CASE("default chain (loopback): web identity from the environment, before IMDS") {
+TEST_CASE("default chain (loopback): web identity from the environment - before IMDS") {
   Setup s;
   mskiam_test::AwsFakes fakes;
   const auto token = s.dir.write("token", "eyJ-chain-web-identity-token-example");

@@ -28,7 +28,7 @@ mskiam::Error fetch_error() {
 }
 }  // namespace
 
-TEST_CASE("environment: key, secret, session token and expiration") {
+TEST_CASE("environment: key - secret - session token and expiration") {
   CleanEnvironment env;
   setenv("AWS_ACCESS_KEY_ID", "ASIAENVEXAMPLE", 1);
   setenv("AWS_SECRET_ACCESS_KEY", "env-secret-value", 1);
@@ -43,7 +43,7 @@ TEST_CASE("environment: key, secret, session token and expiration") {
   CHECK(c.source == "environment");
 }
 
-TEST_CASE("environment: not configured, partial and malformed are distinct errors") {
+TEST_CASE("environment: not configured - partial and malformed are distinct errors") {
   CleanEnvironment env;
   auto e = fetch_error();
   CHECK(e.kind() == mskiam::ErrorKind::not_configured);

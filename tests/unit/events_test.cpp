@@ -30,7 +30,7 @@ struct FlakySource {
 
 }  // namespace
 
-TEST_CASE("events: every fetch, failure and token is described without secrets") {
+TEST_CASE("events: every fetch - failure and token is described without secrets") {
   mskiam_test::FakeClock clock;
   bool fail = false;
   std::vector<std::string> lines;

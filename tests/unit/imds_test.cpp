@@ -111,7 +111,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("imds: IMDSv2 token, the first role of the list, then its credentials") {
+TEST_CASE("imds: IMDSv2 token - the first role of the list - then its credentials") {
   Fixture f;
   const auto c = f.source().fetch();
   CHECK(c.access_key_id == "ASIAIMDS");
@@ -177,7 +177,7 @@ TEST_CASE("imds: the token is cached across fetches until shortly before its TTL
   }
 }
 
-TEST_CASE("imds: token PUT answered 403, 404 or 405 falls back to IMDSv1") {
+TEST_CASE("imds: token PUT answered 403 - 404 or 405 falls back to IMDSv1") {
   for (long status : {403L, 404L, 405L}) {
     INFO(status);
     Fixture f;
@@ -189,7 +189,7 @@ TEST_CASE("imds: token PUT answered 403, 404 or 405 falls back to IMDSv1") {
   }
 }
 
-TEST_CASE("imds: token PUT timing out falls back to IMDSv1, whose GETs are then not retried on timeout") {
+TEST_CASE("imds: token PUT timing out falls back to IMDSv1 - whose GETs are then not retried on timeout") {
   Fixture f;
   f.imds->token_times_out = true;
   CHECK(f.source().fetch().access_key_id == "ASIAIMDS");
@@ -213,7 +213,7 @@ TEST_CASE("imds: token PUT answered 400 is terminal") {
   CHECK(f.lines().size() == 1);
 }
 
-TEST_CASE("imds: token PUT answered 5xx is retried, then an error, never a v1 fallback") {
+TEST_CASE("imds: token PUT answered 5xx is retried - then an error - never a v1 fallback") {
   Fixture f;
   f.imds->token_status = 503;
   const auto e = error_of([&] { f.source().fetch(); });
@@ -293,7 +293,7 @@ TEST_CASE("imds: a listed role that is not an IAM role name is refused before it
   CHECK_NOTHROW(crlf.source().fetch());
 }
 
-TEST_CASE("imds: a Code other than Success is a service_error, malformed documents bad_document") {
+TEST_CASE("imds: a Code other than Success is a service_error - malformed documents bad_document") {
   Fixture f;
   f.imds->creds_body = document("AssumeRoleUnauthorizedAccess");
   auto e = error_of([&] { f.source().fetch(); });
@@ -351,7 +351,7 @@ TEST_CASE("imds: AWS_EC2_METADATA_DISABLED=true is not_configured without any re
   CHECK(error_of([&] { InstanceMetadata(o).fetch(); }).kind() == ErrorKind::not_configured);
 }
 
-TEST_CASE("imds: endpoint from the option, AWS_EC2_METADATA_SERVICE_ENDPOINT or the IPv6 mode") {
+TEST_CASE("imds: endpoint from the option - AWS_EC2_METADATA_SERVICE_ENDPOINT or the IPv6 mode") {
   Fixture f;
   CHECK(InstanceMetadata::from_environment(f.transport.transport()).endpoint() == "http://169.254.169.254");
   f.env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6");
@@ -370,7 +370,7 @@ TEST_CASE("imds: endpoint from the option, AWS_EC2_METADATA_SERVICE_ENDPOINT or 
   }
 }
 
-TEST_CASE("imds: no error message contains the token, the secret or the session token") {
+TEST_CASE("imds: no error message contains the token - the secret or the session token") {
   const std::vector<std::string> bodies = {
       R"({"Code":"Success","AccessKeyId":"A","SecretAccessKey":")" + kSecret + R"(","Token":")" + kSessionToken +
           R"(","Expiration":"bad"})",
@@ -415,7 +415,7 @@ struct FakeImds {
 
 }  // namespace
 
-TEST_CASE("imds (fake): IMDSv2 through libcurl, the token cached across fetches") {
+TEST_CASE("imds (fake): IMDSv2 through libcurl - the token cached across fetches") {
   FakeImds f;
   f.env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", f.fakes.url() + "/");
   auto source = InstanceMetadata::from_environment();
@@ -439,7 +439,7 @@ TEST_CASE("imds (fake): IMDSv2 through libcurl, the token cached across fetches"
   CHECK(log[2].field("path") == "/latest/meta-data/iam/security-credentials/mskiam-instance-role");
 }
 
-TEST_CASE("imds (fake): token endpoint answering 403, 404 or 405 falls back to IMDSv1") {
+TEST_CASE("imds (fake): token endpoint answering 403 - 404 or 405 falls back to IMDSv1") {
   for (const std::string status : {"403", "404", "405"}) {
     INFO(status);
     FakeImds f;
@@ -507,7 +507,7 @@ TEST_CASE("imds (fake): a short-lived token is renewed before IMDS would refuse 
   CHECK(puts == 2);
 }
 
-TEST_CASE("imds (fake): malformed, oversized and error documents are clear errors") {
+TEST_CASE("imds (fake): malformed - oversized and error documents are clear errors") {
   FakeImds f;
   auto with_fault = [&](const std::string& fault) {
     f.fakes.control(R"({"clear_faults": "all", "faults": )" + fault + "}");

@@ -30,7 +30,7 @@ mskiam::Error parse_error(const std::string& text, IniFlavor flavor = IniFlavor:
 }
 }  // namespace
 
-TEST_CASE("ini: config file needs the profile prefix, credentials file forbids it") {
+TEST_CASE("ini: config file needs the profile prefix - credentials file forbids it") {
   const std::string text =
       "[default]\nregion = eu-west-1\n"
       "[profile dev]\nregion = us-east-2\n"
@@ -52,7 +52,7 @@ TEST_CASE("ini: config file needs the profile prefix, credentials file forbids i
   CHECK(credentials.profiles.count("profile dev") == 0);
 }
 
-TEST_CASE("ini: [profile default] wins over [default] whatever the order") {
+TEST_CASE("ini: the profile-default section wins over the default section whatever the order") {
   for (const std::string text :
        {"[default]\nregion = a\nextra = 1\n[profile default]\nregion = b\n",
         "[profile default]\nregion = b\n[default]\nregion = a\nextra = 1\n"}) {
@@ -62,7 +62,7 @@ TEST_CASE("ini: [profile default] wins over [default] whatever the order") {
   }
 }
 
-TEST_CASE("ini: sso-session, services and unknown sections are ignored") {
+TEST_CASE("ini: sso-session - services and unknown sections are ignored") {
   const auto f = parse_ini(
       "[sso-session corp]\nsso_region = us-east-1\n[services local]\ns3 =\n  endpoint_url = x\n"
       "[profile a]\nsso_session = corp\n",
@@ -71,7 +71,7 @@ TEST_CASE("ini: sso-session, services and unknown sections are ignored") {
   CHECK(value(f, "a", "sso_session") == "corp");
 }
 
-TEST_CASE("ini: comments at line start or after whitespace, not inside a value") {
+TEST_CASE("ini: comments at line start or after whitespace - not inside a value") {
   const auto f = parse_ini(
       "# leading comment\n; another\n[profile a] # after a header\n"
       "  # indented comment\n"
@@ -86,7 +86,7 @@ TEST_CASE("ini: comments at line start or after whitespace, not inside a value")
   CHECK(value(f, "a", "key4") == "value");
 }
 
-TEST_CASE("ini: whitespace is trimmed, keys match regardless of case, later values win") {
+TEST_CASE("ini: whitespace is trimmed - keys match regardless of case - later values win") {
   const auto f = parse_ini(
       "\xEF\xBB\xBF[a]\r\n  AWS_Access_Key_ID\t=   AKIDEXAMPLE  \r\nk=v=w\r\nk2 = 1\nk2 = "
       "2\n[a]\nk3 = 3\n",
@@ -112,7 +112,7 @@ TEST_CASE("ini: nested sub-sections are skipped without breaking the profile") {
   CHECK(value(f, "b", "region") == "x");
 }
 
-TEST_CASE("ini: a deeper indented line continues the value above; equal indentation does not") {
+TEST_CASE("ini: a deeper indented line continues the value above - equal indentation does not") {
   const auto f = parse_ini("[profile a]\n  k1 = one\n  k2 = two\n    more\nk3 = three\n",
                            IniFlavor::config, "config");
   CHECK(value(f, "a", "k1") == "one");
@@ -120,7 +120,7 @@ TEST_CASE("ini: a deeper indented line continues the value above; equal indentat
   CHECK(value(f, "a", "k3") == "three");
 }
 
-TEST_CASE("ini: malformed lines name the file and line, never the content") {
+TEST_CASE("ini: malformed lines name the file and line - never the content") {
   auto e = parse_error("[profile a]\nAKIDSECRETLINE\n");
   CHECK(e.kind() == mskiam::ErrorKind::bad_document);
   CHECK(e.source() == "profile");
@@ -170,7 +170,7 @@ TEST_CASE("ini: files over the size cap are refused") {
   }
 }
 
-TEST_CASE("ini: absent, unreadable and non-regular files") {
+TEST_CASE("ini: absent - unreadable and non-regular files") {
   mskiam_test::TempDir dir;
   const auto absent = mskiam::detail::read_ini_file(dir.path() + "/nope", IniFlavor::config);
   CHECK_FALSE(absent.present);

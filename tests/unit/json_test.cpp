@@ -29,7 +29,7 @@ mskiam::Error document_error(const std::string& s, DocumentKind kind = DocumentK
 std::string iso(const mskiam::Credentials& c) { return mskiam::detail::iso8601(*c.expiration); }
 }  // namespace
 
-TEST_CASE("json: scalars, nested containers and member lookup") {
+TEST_CASE("json: scalars - nested containers and member lookup") {
   const auto v = parse(R"( {"a": [1, -2.5e3, true, false, null, "x"], "b": {"c": {}} , "d": []} )");
   REQUIRE(v.is_object());
   REQUIRE(v.size() == 3);
@@ -54,7 +54,7 @@ TEST_CASE("json: scalars, nested containers and member lookup") {
   CHECK(parse(" 0 ").as_integer() == 0);
 }
 
-TEST_CASE("json: string escapes, \\u escapes and surrogate pairs decode to UTF-8") {
+TEST_CASE("json: string escapes - unicode escapes and surrogate pairs decode to UTF-8") {
   CHECK(parse(R"("\" \\ \/ \b \f \n \r \t")").text() == "\" \\ / \b \f \n \r \t");
   CHECK(parse(R"("\u0041\u00e9\u20AC")").text() == "A\xC3\xA9\xE2\x82\xAC");
   CHECK(parse(R"("\ud83d\ude00")").text() == "\xF0\x9F\x98\x80");  // U+1F600
@@ -64,7 +64,7 @@ TEST_CASE("json: string escapes, \\u escapes and surrogate pairs decode to UTF-8
         "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
 }
 
-TEST_CASE("json: integers are read exactly, fractions and exponents are not integers") {
+TEST_CASE("json: integers are read exactly - fractions and exponents are not integers") {
   CHECK(parse("9223372036854775807").as_integer() == INT64_MAX);
   CHECK(parse("-9223372036854775808").as_integer() == INT64_MIN);
   CHECK_FALSE(parse("9223372036854775808").as_integer());
@@ -103,7 +103,7 @@ TEST_CASE("json: duplicate member names are refused") {
   CHECK_NOTHROW(parse(R"({"a":{"x":1},"b":{"x":1}})"));  // same name in different objects
 }
 
-TEST_CASE("json: nesting deeper than the depth limit is refused, deep input cannot exhaust the stack") {
+TEST_CASE("json: nesting deeper than the depth limit is refused - deep input cannot exhaust the stack") {
   const json::Limits two{json::default_max_bytes, 2};
   CHECK_NOTHROW(parse("[[1]]", two));
   CHECK_NOTHROW(parse(R"({"a":{"b":1}})", two));
@@ -172,7 +172,7 @@ TEST_CASE("credential document: extended IMDS document with AccountId and a micr
   CHECK(iso(c) == "2025-03-18T21:53:17Z");
 }
 
-TEST_CASE("credential document: ECS task role document; RoleArn is not taken as the principal") {
+TEST_CASE("credential document: ECS task role document - RoleArn is not taken as the principal") {
   const auto c = mskiam::parse_credential_document(R"({
     "AccessKeyId": "ASIAECSEXAMPLE",
     "Expiration": "2030-01-01T06:00:00Z",
@@ -188,7 +188,7 @@ TEST_CASE("credential document: ECS task role document; RoleArn is not taken as 
   CHECK(c.source == "container");
 }
 
-TEST_CASE("credential document: EKS Pod Identity document, nanoseconds and AccountId, no ARN") {
+TEST_CASE("credential document: EKS Pod Identity document - nanoseconds and AccountId - no ARN") {
   const auto c = mskiam::parse_credential_document(
       R"({"AccessKeyId":"ASIAPOD","SecretAccessKey":"pod-secret","Token":"pod-token","AccountId":"123456789012",
           "Expiration":"2030-01-01T03:00:00.123456789Z"})",
@@ -220,7 +220,7 @@ TEST_CASE("credential document: credential_process output with and without optio
   CHECK(c.session_token.reveal() == "t");
 }
 
-TEST_CASE("credential document: Version must be the integer 1, and is required for credential_process") {
+TEST_CASE("credential document: Version must be the integer 1 - and is required for credential_process") {
   const std::string keys = R"("AccessKeyId":"A","SecretAccessKey":"s")";
   auto e = document_error("{" + keys + "}", DocumentKind::process);
   CHECK(e.kind() == ErrorKind::bad_document);
@@ -252,7 +252,7 @@ TEST_CASE("credential document: IMDS Code other than Success is a service_error 
                  "Expiration is missing"));
 }
 
-TEST_CASE("credential document: missing, empty, mistyped and malformed members are bad_document") {
+TEST_CASE("credential document: missing - empty - mistyped and malformed members are bad_document") {
   struct Case {
     std::string doc, expect;
   };
@@ -306,7 +306,7 @@ TEST_CASE("credential document: no error message contains the secret key or the 
   }
 }
 
-TEST_CASE("credential document: an Expiration outside 1900-2199 is refused, not overflowed") {
+TEST_CASE("credential document: an Expiration outside 1900-2199 is refused - not overflowed") {
   // Found by fuzzing: system_clock nanoseconds overflow near 1678 and 2262.
   for (const std::string when : {"1015-01-01T00:00:00+02:00", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
                                  "2262-04-12T00:00:00Z", "1899-12-31T23:59:59Z"}) {

@@ -105,7 +105,7 @@ bool process_gone_within(pid_t pid, std::chrono::milliseconds limit) {
 
 }  // namespace
 
-TEST_CASE("process: command lines split on whitespace with double-quote grouping, no shell syntax") {
+TEST_CASE("process: command lines split on whitespace with double-quote grouping - no shell syntax") {
   using mskiam::detail::split_command_line;
   using V = std::vector<std::string>;
   CHECK(split_command_line("tool", "process") == V{"tool"});
@@ -155,7 +155,7 @@ TEST_CASE("process: a valid document without Expiration never expires") {
   CHECK_FALSE(c.expiration);
 }
 
-TEST_CASE("process: arguments with ; $() and quotes reach the program literally, no shell runs") {
+TEST_CASE("process: arguments with a semicolon and $() and quotes reach the program literally - no shell runs") {
   TempDir dir;
   const std::string args = dir.path() + "/args";
   const std::string pwned = dir.path() + "/pwned";
@@ -172,7 +172,7 @@ TEST_CASE("process: arguments with ; $() and quotes reach the program literally,
   CHECK_FALSE(file_exists(pwned));
 }
 
-TEST_CASE("process: `cmd; touch x` runs the program `cmd;`, which does not exist") {
+TEST_CASE("process: `cmd<semicolon> touch x` runs the program `cmd<semicolon>` - which does not exist") {
   ChildrenBefore kids;
   TempDir dir;
   const std::string pwned = dir.path() + "/pwned";
@@ -183,7 +183,7 @@ TEST_CASE("process: `cmd; touch x` runs the program `cmd;`, which does not exist
   CHECK(kids.no_children_left());
 }
 
-TEST_CASE("process: a bare program name is looked up in PATH; the environment is passed on") {
+TEST_CASE("process: a bare program name is looked up in PATH - the environment is passed on") {
   TempDir dir;
   EnvGuard env;
   env.set("PATH", dir.path() + ":" + (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"));
@@ -235,7 +235,7 @@ TEST_CASE("process: garbage output is bad_document and never quoted") {
   }
 }
 
-TEST_CASE("process: stdin is /dev/null, a program reading it does not hang") {
+TEST_CASE("process: stdin is /dev/null - a program reading it does not hang") {
   TempDir dir;
   const std::string tool = script(dir, "reads.sh",
                                   "if read line; then exit 7; fi\n"
@@ -243,7 +243,7 @@ TEST_CASE("process: stdin is /dev/null, a program reading it does not hang") {
   CHECK(source(tool, std::chrono::seconds(5)).fetch().access_key_id == "AKIDSTDIN");
 }
 
-TEST_CASE("process: a program that hangs is stopped at the timeout, with what it started, no zombie") {
+TEST_CASE("process: a program that hangs is stopped at the timeout - with what it started - no zombie") {
   ChildrenBefore kids;
   TempDir dir;
   const std::string pidfile = dir.path() + "/child.pid";

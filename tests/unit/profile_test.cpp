@@ -76,7 +76,7 @@ bool contains(const std::string& text, const std::string& part) {
 
 }  // namespace
 
-TEST_CASE("profile: explicit name beats AWS_PROFILE, which beats AWS_DEFAULT_PROFILE") {
+TEST_CASE("profile: explicit name beats AWS_PROFILE - which beats AWS_DEFAULT_PROFILE") {
   mskiam_test::EnvGuard env;
   using mskiam::detail::resolve_profile_name;
   CHECK(resolve_profile_name("").name == "default");
@@ -116,7 +116,7 @@ TEST_CASE(
   CHECK(expand_home("/a/~/b") == "/a/~/b");
 }
 
-TEST_CASE("profile: static keys and session token; credentials file overrides config key by key") {
+TEST_CASE("profile: static keys and session token - credentials file overrides config key by key") {
   Files f(
       "[profile dev]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = config-secret\n"
       "aws_session_token = config-token\nregion = eu-west-1\n",
@@ -136,7 +136,7 @@ TEST_CASE("profile: static keys and session token; credentials file overrides co
   CHECK(profile("legacy").fetch().session_token.reveal() == "old-token");
 }
 
-TEST_CASE("profile: partial static keys name the missing key, never the value") {
+TEST_CASE("profile: partial static keys name the missing key - never the value") {
   Files f("",
           "[a]\naws_access_key_id = AKIDPARTIAL\n[b]\naws_secret_access_key = only-secret-value\n");
   auto e = f.plan_error("a");
@@ -193,7 +193,7 @@ TEST_CASE("profile: a profile with nothing usable is invalid_argument naming it"
   CHECK_THAT(e.what(), mskiam_test::contains_substring("web_identity_token_file needs role_arn"));
 }
 
-TEST_CASE("profile: role chains of any depth, session name fixed > role_session_name > default") {
+TEST_CASE("profile: role chains of any depth - session name fixed > role_session_name > default") {
   Files f(
       "[profile top]\nrole_arn = arn:aws:iam::111111111111:role/Top\nsource_profile = middle\n"
       "role_session_name = top-session\nexternal_id = ext-1\nduration_seconds = 1800\nregion = "
@@ -277,7 +277,7 @@ TEST_CASE("profile: a source_profile cycle is an error that lists the cycle") {
              mskiam_test::contains_substring("profile \"d\": source_profile \"missing\" not found in"));
 }
 
-TEST_CASE("profile: very long source_profile chains are refused, not recursed") {
+TEST_CASE("profile: very long source_profile chains are refused - not recursed") {
   std::string config;
   for (int i = 0; i < 100; ++i)
     config += "[profile p" + std::to_string(i) +
@@ -289,7 +289,7 @@ TEST_CASE("profile: very long source_profile chains are refused, not recursed") 
   CHECK(f.plan("p90").roles.size() == 10);
 }
 
-TEST_CASE("profile: credential_source Environment, Ec2InstanceMetadata, EcsContainer") {
+TEST_CASE("profile: credential_source Environment - Ec2InstanceMetadata - EcsContainer") {
   Files f(
       "[profile env]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Environment\n"
       "[profile ec2]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Ec2InstanceMetadata\n"
@@ -314,7 +314,7 @@ TEST_CASE("profile: credential_source Environment, Ec2InstanceMetadata, EcsConta
              mskiam_test::contains_substring("role_arn needs source_profile or credential_source"));
 }
 
-TEST_CASE("profile: duration_seconds, role_session_name and mfa_serial are checked up front") {
+TEST_CASE("profile: duration_seconds - role_session_name and mfa_serial are checked up front") {
   Files f(
       "[profile short]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = "
       "Environment\nduration_seconds = 60\n"
@@ -337,7 +337,7 @@ TEST_CASE("profile: duration_seconds, role_session_name and mfa_serial are check
   CHECK(f.plan("long").roles[0].duration == std::chrono::seconds(43200));
 }
 
-TEST_CASE("profile: role_arn with web_identity_token_file is web identity, not AssumeRole") {
+TEST_CASE("profile: role_arn with web_identity_token_file is web identity - not AssumeRole") {
   Files f(
       "[profile wi]\nrole_arn = arn:aws:iam::1:role/Web\nweb_identity_token_file = ~/token\n"
       "role_session_name = wi-session\n"
@@ -359,7 +359,7 @@ TEST_CASE("profile: role_arn with web_identity_token_file is web identity, not A
   CHECK(plan.web_identity.session_name == "wi-session");
 }
 
-TEST_CASE("profile: credential_process profiles, and static keys take precedence over them") {
+TEST_CASE("profile: credential_process profiles - and static keys take precedence over them") {
   Files f(
       "[profile proc]\ncredential_process = /usr/bin/get-creds --profile x\n"
       "[profile both]\ncredential_process = /bin/false\naws_access_key_id = "
@@ -371,7 +371,7 @@ TEST_CASE("profile: credential_process profiles, and static keys take precedence
   CHECK(f.plan("both").base == ProfileBase::static_keys);
 }
 
-TEST_CASE("profile: malformed and unreadable files name the file and line, never a value") {
+TEST_CASE("profile: malformed and unreadable files name the file and line - never a value") {
   Files f("[profile a]\naws_access_key_id = AKIDX\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY\n",
           "");
   auto source = profile("a");
@@ -390,7 +390,7 @@ TEST_CASE("profile: malformed and unreadable files name the file and line, never
   }
 }
 
-TEST_CASE("profile: the source is built once; later file edits do not change it") {
+TEST_CASE("profile: the source is built once - later file edits do not change it") {
   Files f("", "[a]\naws_access_key_id = AKIDFIRST\naws_secret_access_key = first-secret\n");
   auto source = profile("a");
   CHECK(source.fetch().access_key_id == "AKIDFIRST");

@@ -138,7 +138,7 @@ TEST_CASE("provider: the same policy is right for 20-second credentials") {
   CHECK(f.fetches() <= 9);
 }
 
-TEST_CASE("provider: a cached token is reused briefly, then re-signed") {
+TEST_CASE("provider: a cached token is reused briefly - then re-signed") {
   Fixture f;
   auto p = f.make();
   const auto a = p->token();
@@ -237,7 +237,7 @@ TEST_CASE("provider: principal change allowed is reported and taken") {
     }
 }
 
-TEST_CASE("provider: principal change rejected keeps old credentials, then fails clearly") {
+TEST_CASE("provider: principal change rejected keeps old credentials - then fails clearly") {
   Fixture f;
   auto p = f.make(mskiam::PrincipalChange::reject);
   const auto first = p->token();
@@ -255,7 +255,7 @@ TEST_CASE("provider: principal change rejected keeps old credentials, then fails
   }
 }
 
-TEST_CASE("provider: concurrent callers trigger one fetch, not many") {
+TEST_CASE("provider: concurrent callers trigger one fetch - not many") {
   Fixture f;
   std::atomic<int> inside{0};
   f.source.script().during_fetch = [&] {

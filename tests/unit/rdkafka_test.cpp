@@ -295,7 +295,7 @@ TEST_CASE("token struct for wrappers: OAuthBearerToken and modern-cpp-kafka's sh
   CHECK(modern.mdPrincipalName == source.principal);
 }
 
-TEST_CASE("librdkafka is asked to call again at the provider's refresh time, not at 80% of expiry") {
+TEST_CASE("librdkafka is asked to call again at the provider's refresh time - not at 80% of expiry") {
   CountingSource source;
   source.lifetime = 20s;  // refresh due after 2/3 of 20 s; tokens end at ~19.6 s
   Provider provider{source, options()};
@@ -330,7 +330,7 @@ void capture_printer(const rd_kafka_t*, int level, const char* facility, const c
 }
 }  // namespace
 
-TEST_CASE("librdkafka_log_events: events in librdkafka's log format, filtered by severity") {
+TEST_CASE("librdkafka_log_events: events in librdkafka's log format - filtered by severity") {
   printed().clear();
   auto handler = mskiam::rdkafka::librdkafka_log_events(mskiam::Severity::info, &capture_printer);
   mskiam::Event fetched{mskiam::EventType::credentials_fetched, {}, "web_identity", "ASIAX", "arn:p",

@@ -63,7 +63,7 @@ struct Presign {
 
 }  // namespace
 
-TEST_CASE("aws-c-auth get-vanilla: canonical request, string to sign and signature") {
+TEST_CASE("aws-c-auth get-vanilla: canonical request - string to sign and signature") {
   Presign p;
   CHECK(p.canonical_request() ==
         "GET\n/\nX-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%"
@@ -159,7 +159,7 @@ TEST_CASE("botocore TestSigV4Presign: presign without and with a query") {
   CHECK(p.signature() == "8e1d372d168d532313ce6df8f64a7dc51de6f312a9cfba6e5b345d8a771e839c");
 }
 
-TEST_CASE("signing key cache derives once per day, region, service and credentials") {
+TEST_CASE("signing key cache derives once per day - region - service and credentials") {
   mskiam::Credentials c;
   c.access_key_id = "AKIDEXAMPLE";
   c.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

@@ -107,7 +107,7 @@ std::string botocore_authorization(const std::string& url, const std::string& re
 // ---------------------------------------------------------------------------------------------
 // Endpoints
 
-TEST_CASE("sts: regional endpoint per partition, FIPS variant, GovCloud as is") {
+TEST_CASE("sts: regional endpoint per partition - FIPS variant - GovCloud as is") {
   struct Row {
     const char* region;
     bool fips;
@@ -163,7 +163,7 @@ TEST_CASE("sts: malformed regions and endpoints are refused at construction") {
   CHECK(t.calls() == 0);
 }
 
-TEST_CASE("sts: region from options, then AWS_REGION, then AWS_DEFAULT_REGION, else us-east-1") {
+TEST_CASE("sts: region from options - then AWS_REGION - then AWS_DEFAULT_REGION - else us-east-1") {
   mskiam_test::EnvGuard env;
   ScriptedTransport t;
   auto options = t.options();
@@ -245,7 +245,7 @@ TEST_CASE("sigv4: header signing reproduces the published POST vectors") {
         "Signature=05be324f728080e4a67e5c63169bc46c590e033d4e8b193a5163cfef4e5b3554");
 }
 
-TEST_CASE("sigv4: canonical headers are lower-cased, trimmed, sorted and merged") {
+TEST_CASE("sigv4: canonical headers are lower-cased - trimmed - sorted and merged") {
   const auto h = mskiam::sigv4::canonical_headers(
       {{"X-B", "  two   spaces\there "}, {"Host", "example.com:8080"}, {"x-b", "second"}, {"A", ""}});
   CHECK(h.signed_headers == "a;host;x-b");
@@ -421,7 +421,7 @@ TEST_CASE("sts: invalid inputs are refused before any call") {
 // ---------------------------------------------------------------------------------------------
 // Responses
 
-TEST_CASE("sts: the documentation's sample responses parse, wrapped session token included") {
+TEST_CASE("sts: the documentation's sample responses parse - wrapped session token included") {
   const auto c = parse_assume_role(mskiam_test::assume_role_sample);
   CHECK(c.access_key_id == "ASIAIOSFODNN7EXAMPLE");
   CHECK(c.secret_access_key.reveal() == mskiam_test::sample_secret);
@@ -439,7 +439,7 @@ TEST_CASE("sts: the documentation's sample responses parse, wrapped session toke
   CHECK(mskiam::detail::iso8601(*w.expiration) == "2014-10-24T23:00:23Z");
 }
 
-TEST_CASE("sts: responses are read by element name whatever the order, spacing and markup") {
+TEST_CASE("sts: responses are read by element name whatever the order - spacing and markup") {
   const std::string arn = "arn:aws:sts::123456789012:assumed-role/R/s";
   const std::vector<std::string> bodies = {
       // Reordered everything, CRLF and tabs, a declaration and a comment.
@@ -475,7 +475,7 @@ TEST_CASE("sts: responses are read by element name whatever the order, spacing a
   }
 }
 
-TEST_CASE("sts: truncated, malformed and incomplete responses are bad_document without secrets") {
+TEST_CASE("sts: truncated - malformed and incomplete responses are bad_document without secrets") {
   const std::string& sample = mskiam_test::assume_role_sample;
   // Every cut of the sample short of its last `>`: never accepted, never a crash.
   for (std::size_t n = 0; n + 1 < sample.size(); n += (n < 64 || sample.size() - n < 64) ? 1 : 7) {
@@ -552,7 +552,7 @@ TEST_CASE("sts: every error shape gives service_error with STS's code and messag
   CHECK_FALSE(contains(parse_error(mskiam_test::sts_error("X", "a\nb\x1b[31m"), 400).what(), "\n"));
 }
 
-TEST_CASE("sts: throttling, IDPCommunicationError, 5xx, timeouts and transport errors are retried") {
+TEST_CASE("sts: throttling - IDPCommunicationError - 5xx - timeouts and transport errors are retried") {
   struct Row {
     std::string name;
     Answer answer;
@@ -676,7 +676,7 @@ struct FakeSts {
 
 }  // namespace
 
-TEST_CASE("sts fake: AssumeRole signed by mskiam verifies with botocore, with and without a session token") {
+TEST_CASE("sts fake: AssumeRole signed by mskiam verifies with botocore - with and without a session token") {
   FakeSts fake;
   mskiam::StsClient sts(fake.options());
   const auto first = sts.assume_role(FakeSts::base(), assume_request("pinned-session"));
@@ -710,7 +710,7 @@ TEST_CASE("sts fake: AssumeRole signed by mskiam verifies with botocore, with an
   CHECK_FALSE(contains(e.what(), "not-the-secret"));
 }
 
-TEST_CASE("sts fake: 500s then success, throttling then success") {
+TEST_CASE("sts fake: 500s then success - throttling then success") {
   FakeSts fake;
   mskiam::StsClient sts(fake.options(3));
   fake.fakes.control(R"({"faults": [{"endpoint": "sts", "action": "AssumeRole", "type": "status", "status": 500, "times": 2}]})");
@@ -743,7 +743,7 @@ TEST_CASE("sts fake: every error shape the fake serves is read") {
   }
 }
 
-TEST_CASE("sts fake: timeouts are honoured and retried, oversized and broken answers refused") {
+TEST_CASE("sts fake: timeouts are honoured and retried - oversized and broken answers refused") {
   FakeSts fake;
   auto options = fake.options(2);
   options.timeout = std::chrono::milliseconds(300);

@@ -87,7 +87,7 @@ TEST_CASE("MSK token vectors V1-V5 and V7 give the published signatures and expi
   }
 }
 
-TEST_CASE("V1 token is the exact URL: sorted signed query, then signature, then User-Agent") {
+TEST_CASE("V1 token is the exact URL: sorted signed query - then signature - then User-Agent") {
   const auto token = mskiam::sign_token(creds("AKIDEXAMPLE"), region("us-east-1"), at_ms(1700000000000));
   const auto url = mskiam::detail::base64url_decode(token.value);
   REQUIRE(url);
@@ -118,7 +118,7 @@ TEST_CASE("the JS signer's fractional-lifetime inputs (V6) give an integer X-Amz
   CHECK(token.expires_at <= *c.expiration);
 }
 
-TEST_CASE("the lifetime option sets X-Amz-Expires, and credentials cap it") {
+TEST_CASE("the lifetime option sets X-Amz-Expires - and credentials cap it") {
   auto options = region("us-east-1");
   options.lifetime = seconds(300);
   auto c = creds("AKIDEXAMPLE");
@@ -130,7 +130,7 @@ TEST_CASE("the lifetime option sets X-Amz-Expires, and credentials cap it") {
   CHECK(ms_of(token.expires_at) == 1700000042000);
 }
 
-TEST_CASE("host: amazonaws.com everywhere, amazonaws.com.cn for cn-*, and an explicit override") {
+TEST_CASE("host: amazonaws.com everywhere - amazonaws.com.cn for China regions - and an explicit override") {
   CHECK(mskiam::msk_host("us-east-1") == "kafka.us-east-1.amazonaws.com");
   CHECK(mskiam::msk_host("us-gov-west-1") == "kafka.us-gov-west-1.amazonaws.com");
   CHECK(mskiam::msk_host("cn-north-1") == "kafka.cn-north-1.amazonaws.com.cn");

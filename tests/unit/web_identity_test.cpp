@@ -95,7 +95,7 @@ TEST_CASE("web identity: two consecutive fetches send the same RoleSessionName")
   CHECK(source.session_name() == "from-env");
 }
 
-TEST_CASE("web identity: session name precedence is fixed, then AWS_ROLE_SESSION_NAME, then the default") {
+TEST_CASE("web identity: session name precedence is fixed - then AWS_ROLE_SESSION_NAME - then the default") {
   Setup s;
   CHECK(WebIdentity(s.options()).session_name() == mskiam::default_session_name());
   s.env.set("AWS_ROLE_SESSION_NAME", "from-env");
@@ -139,7 +139,7 @@ TEST_CASE("web identity: invalid session names are rejected before any call") {
   CHECK(s.sts.calls() == 0);
 }
 
-TEST_CASE("web identity: missing, empty and unreadable token files name the file, not the token") {
+TEST_CASE("web identity: missing - empty and unreadable token files name the file - not the token") {
   Setup s;
   auto o = s.options();
   o.token_file = s.dir.path() + "/absent-token";
@@ -226,7 +226,7 @@ TEST_CASE("web identity: STS region and endpoint come from StsOptions") {
   CHECK(china.sts().endpoint() == "https://sts.cn-north-1.amazonaws.com.cn");
 }
 
-TEST_CASE("web identity: STS errors keep kind and code, name the token file, never the token") {
+TEST_CASE("web identity: STS errors keep kind and code - name the token file - never the token") {
   Setup s;
   s.sts.set({Answer::status_only(400, mskiam_test::sts_error("InvalidIdentityToken", "Incorrect token audience"))});
   WebIdentity source(s.options(SessionName::fixed("pinned")));
