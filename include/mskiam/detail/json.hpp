@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "mskiam/detail/encoding.hpp"
 #include "mskiam/error.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -292,24 +293,6 @@ class Parser {
       ++pos_;
     }
     return v;
-  }
-
-  static void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
 
   // Length of the well-formed UTF-8 sequence at pos_ (RFC 3629: no overlong forms, no

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "mskiam/detail/encoding.hpp"
 #include "mskiam/version.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -105,24 +106,6 @@ inline std::optional<std::string_view> xml_element(std::string_view doc, std::st
     return std::nullopt;  // not closed: truncated
   }
   return std::nullopt;
-}
-
-inline void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // Decodes the five predefined entities and numeric references; anything else is kept as is.
