@@ -41,6 +41,7 @@ say "librdkafka 2.8.0 (built once from Debian 13's source package, then cached)"
 prefix=$(bash scripts/build-librdkafka.sh | tail -1)
 
 say "building the examples (Release)"
+mkdir -p "$(dirname "$build")"
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DMSKIAM_RDKAFKA=ON -DMSKIAM_BUILD_TESTS=OFF -DMSKIAM_BUILD_EXAMPLES=ON -DMSKIAM_EXAMPLE_DEFAULT_CHAIN=ON \
   -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_RPATH="$prefix/lib" >"$build.configure.log" 2>&1 ||
