@@ -24,16 +24,9 @@ namespace {
 constexpr const char* usage_text = R"(usage: mskiam-c-producer [options]
 
 The producer of mskiam-producer, written against librdkafka's C API.
-
-options (the producer's own, then those every example takes):
-  --interval-ms MS             pause between messages (default 1000)
-  --message-prefix TEXT        message values are TEXT-1, TEXT-2, ... (default message)
 )";
 
-struct Options : example::CommonOptions {
-  long interval_ms = 1000;
-  std::string prefix = "message";
-};
+using Options = example::ProducerOptions;
 
 // What the callbacks update, reached through the application's own opaque.
 struct App {
@@ -42,18 +35,7 @@ struct App {
 };
 
 Options parse(int argc, char** argv) {
-  Options o;
-  example::parse(argc, argv, "mskiam-c-producer", usage_text, o,
-                 [&o](const std::string& arg, const example::Value& value) {
-                   if (arg == "--interval-ms")
-                     o.interval_ms = example::to_long(arg, value());
-                   else if (arg == "--message-prefix")
-                     o.prefix = value();
-                   else
-                     return false;
-                   return true;
-                 });
-  return o;
+  return example::parse_producer(argc, argv, "mskiam-c-producer", usage_text);
 }
 
 std::atomic<bool> stop{false};

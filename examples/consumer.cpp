@@ -50,22 +50,6 @@ Options parse(int argc, char** argv) {
 std::atomic<bool> stop{false};
 extern "C" void on_signal(int) { stop = true; }
 
-// Errors and logs from librdkafka; errors are classified by example::ErrorReport. A
-// principal-change refusal is an expected recovery: the consumer reconnects and keeps its group.
-class Events : public RdKafka::EventCb {
- public:
-  void event_cb(RdKafka::Event& event) override {
-    if (event.type() == RdKafka::Event::EVENT_LOG) {
-      std::cerr << "%" << event.severity() << "|" << event.fac() << "| " << event.str() << "\n";
-      return;
-    }
-    if (event.type() != RdKafka::Event::EVENT_ERROR) return;
-    errors.report(event.str(), event.err() == RdKafka::ERR__AUTHENTICATION, event.fatal(),
-                  RdKafka::err2str(event.err()));
-  }
-  example::ErrorReport errors;
-};
-
 // Eager assignment, logged: a consumer that keeps losing its partitions shows it here.
 class Rebalance : public RdKafka::RebalanceCb {
  public:
@@ -105,7 +89,7 @@ int main(int argc, char** argv) {
         example::token_options(o), example::provider_options(o)};
     mskiam::rdkafka::RefreshCallback<decltype(provider)> refresh{provider};
 
-    Events events;
+    example::LoggingEvents events;
     Rebalance rebalance;
     std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
     std::string errstr;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafkacpp.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -114,8 +115,8 @@ using ExtraFlag = std::function<bool(const std::string& arg, const Value& value)
 
 // Parses the command line into `o`; `extra` handles the example's own flags. Exits on --help,
 // --version and usage errors (status 2).
-inline void parse(int argc, char** argv, const char* name, const char* usage, CommonOptions& o,
-                  const ExtraFlag& extra) {
+inline void parse(int argc, char** argv, const char* name, const std::string& usage,
+                  CommonOptions& o, const ExtraFlag& extra) {
   program = name;
   o.bootstrap = env_or("MSK_BOOTSTRAP");
   o.region = env_or("AWS_REGION", "AWS_DEFAULT_REGION");
@@ -174,6 +175,31 @@ inline void parse(int argc, char** argv, const char* name, const char* usage, Co
     usage_error("--security-protocol is SASL_SSL or SASL_PLAINTEXT");
 }
 
+// The two producers (C++ and C API): the common flags and their own.
+struct ProducerOptions : CommonOptions {
+  long interval_ms = 1000;
+  std::string prefix = "message";
+};
+
+inline ProducerOptions parse_producer(int argc, char** argv, const char* name, const char* usage) {
+  ProducerOptions o;
+  const std::string text = std::string(usage) +
+                           "\noptions (the producer's own, then those every example takes):\n"
+                           "  --interval-ms MS             pause between messages (default 1000)\n"
+                           "  --message-prefix TEXT        message values are TEXT-1, TEXT-2, ... "
+                           "(default message)\n";
+  parse(argc, argv, name, text, o, [&o](const std::string& arg, const Value& value) {
+    if (arg == "--interval-ms")
+      o.interval_ms = to_long(arg, value());
+    else if (arg == "--message-prefix")
+      o.prefix = value();
+    else
+      return false;
+    return true;
+  });
+  return o;
+}
+
 // mskiam: the token provider over the credential source, for the cluster's region.
 inline mskiam::ProviderOptions provider_options(const CommonOptions& o) {
   mskiam::ProviderOptions p;
@@ -216,6 +242,21 @@ struct ErrorReport {
            " token_failures=" + std::to_string(token_failures) +
            " auth_errors=" + std::to_string(auth_errors);
   }
+};
+
+// The C++ examples' event callback: librdkafka's logs as it prints them, errors classified.
+class LoggingEvents : public RdKafka::EventCb {
+ public:
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() == RdKafka::Event::EVENT_LOG) {
+      std::cerr << "%" << event.severity() << "|" << event.fac() << "| " << event.str() << "\n";
+      return;
+    }
+    if (event.type() != RdKafka::Event::EVENT_ERROR) return;
+    errors.report(event.str(), event.err() == RdKafka::ERR__AUTHENTICATION, event.fatal(),
+                  RdKafka::err2str(event.err()));
+  }
+  ErrorReport errors;
 };
 
 }  // namespace example

@@ -28,49 +28,16 @@ constexpr const char* usage_text = R"(usage: mskiam-producer [options]
 Produces --count messages to --topic on Amazon MSK (or the MSK-IAM emulator), authenticating with
 IAM through mskiam. Credentials come from the default AWS chain, or from the role --role-arn assumed
 with it.
-
-options (the producer's own, then those every example takes):
-  --interval-ms MS             pause between messages (default 1000)
-  --message-prefix TEXT        message values are TEXT-1, TEXT-2, ... (default message)
 )";
 
-struct Options : example::CommonOptions {
-  long interval_ms = 1000;
-  std::string prefix = "message";
-};
+using Options = example::ProducerOptions;
 
 Options parse(int argc, char** argv) {
-  Options o;
-  example::parse(argc, argv, "mskiam-producer", usage_text, o,
-                 [&o](const std::string& arg, const example::Value& value) {
-                   if (arg == "--interval-ms")
-                     o.interval_ms = example::to_long(arg, value());
-                   else if (arg == "--message-prefix")
-                     o.prefix = value();
-                   else
-                     return false;
-                   return true;
-                 });
-  return o;
+  return example::parse_producer(argc, argv, "mskiam-producer", usage_text);
 }
 
 std::atomic<bool> stop{false};
 extern "C" void on_signal(int) { stop = true; }
-
-// Errors and logs from librdkafka; errors are classified by example::ErrorReport.
-class Events : public RdKafka::EventCb {
- public:
-  void event_cb(RdKafka::Event& event) override {
-    if (event.type() == RdKafka::Event::EVENT_LOG) {
-      std::cerr << "%" << event.severity() << "|" << event.fac() << "| " << event.str() << "\n";
-      return;
-    }
-    if (event.type() != RdKafka::Event::EVENT_ERROR) return;
-    errors.report(event.str(), event.err() == RdKafka::ERR__AUTHENTICATION, event.fatal(),
-                  RdKafka::err2str(event.err()));
-  }
-  example::ErrorReport errors;
-};
 
 class Deliveries : public RdKafka::DeliveryReportCb {
  public:
@@ -107,7 +74,7 @@ int main(int argc, char** argv) {
         example::token_options(o), example::provider_options(o)};
     mskiam::rdkafka::RefreshCallback<decltype(provider)> refresh{provider};
 
-    Events events;
+    example::LoggingEvents events;
     Deliveries deliveries;
     std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
     std::string errstr;
