@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
       // Serve delivery reports and errors while waiting for the next message.
       const auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.interval_ms);
       do {
-        producer->poll(std::min<long>(100, o.interval_ms));
+        producer->poll(static_cast<int>(std::min<long>(100, o.interval_ms)));
       } while (!stop && std::chrono::steady_clock::now() < next);
     }
     // Wait for the last acknowledgements (librdkafka retries through reconnections).
