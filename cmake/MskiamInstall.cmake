@@ -16,8 +16,9 @@ configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/mskiam-config.cmake.in"
   "${PROJECT_BINARY_DIR}/mskiam-config.cmake"
   INSTALL_DESTINATION "${MSKIAM_CMAKE_DIR}")
-# Header-only, the package fits any architecture; with the plugin it holds a shared library.
-if(TARGET mskiam_rdkafka_plugin)
+# Header-only, the package fits any architecture; with the plugin or mskiam::compiled it holds
+# binaries.
+if(TARGET mskiam_rdkafka_plugin OR TARGET mskiam_compiled)
   set(_mskiam_arch "")
 else()
   set(_mskiam_arch ARCH_INDEPENDENT)

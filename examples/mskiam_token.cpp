@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kafka_probe.hpp"
+#include "mskiam/detail/time.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/mskiam.hpp"
 #include "mskiam/sources/any.hpp"

@@ -135,18 +135,8 @@ void refresh_cb(rd_kafka_t* rk, const char*, void*) {
     fail(std::string(prefix) + client->error);
     return;
   }
-  mskiam::rdkafka::detail::deliver(
-      [&client] { return mskiam::rdkafka::detail::fetch_token(*client->provider); },
-      [rk](const mskiam::rdkafka::OAuthBearerToken& t) -> std::string {
-        char errstr[512] = {};
-        const rd_kafka_resp_err_t err = rd_kafka_oauthbearer_set_token(
-            rk, t.value.c_str(), t.md_lifetime_ms, t.md_principal_name.c_str(), nullptr, 0,
-            errstr, sizeof errstr);
-        // librdkafka's message may quote the token: name the error only.
-        mskiam::detail::cleanse(errstr, sizeof errstr);
-        return err == RD_KAFKA_RESP_ERR_NO_ERROR ? std::string() : rd_kafka_err2name(err);
-      },
-      fail);
+  mskiam::rdkafka::detail::deliver(rk, &mskiam::rdkafka::detail::fetch_token_of<Provider>,
+                                   client->provider.get());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 #   1. clang++ Release, -Werror: unit, hygiene, botocore, CLI, fuzz-corpus and fake self-tests
 #   2. the unit tests under ASan+UBSan+LSan and under TSan (scripts/sanitizers.sh)
 #   3. every fuzz harness for a bounded time (scripts/fuzz.sh)
-#   4. the benchmarks, printed (scripts/bench.sh; timings are never asserted)
+#   4. the benchmarks and the compile cost of the headers, printed (scripts/bench.sh,
+#      scripts/compile-cost.sh; timings are never asserted)
 #   5. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything
 #      then a sweep of every output the tests left for every secret they issued
-#   6. g++ Debug against Debian 12's librdkafka 2.0.2: everything (its summary closes the run)
+#   6. g++ Debug against Debian 12's librdkafka 2.0.2, in the compiled mode (MSKIAM_COMPILED=ON:
+#      tests and examples link mskiam::compiled): everything (its summary closes the run)
 #
 #   MSKIAM_QUICK=1 scripts/test.sh    step 6 only
 set -euo pipefail
@@ -31,7 +33,7 @@ build_and_test() {  # name compiler build-type "ctest args" [extra cmake args...
 
 mkdir -p build
 if [ "${MSKIAM_QUICK:-0}" = 1 ]; then
-  build_and_test gcc-debug g++ Debug ""
+  build_and_test gcc-debug g++ Debug "" -DMSKIAM_COMPILED=ON
   exit 0
 fi
 
@@ -45,6 +47,7 @@ MSKIAM_FUZZ_SECONDS=${MSKIAM_FUZZ_SECONDS:-30} bash scripts/fuzz.sh
 
 stage "benchmarks (figures only, never asserted)"
 bash scripts/bench.sh || echo "bench: could not run (see above); timings are informational"
+MSKIAM_COMPILE_RUNS=3 bash scripts/compile-cost.sh
 
 stage "librdkafka 2.8.0 from Debian 13's source package"
 rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
@@ -56,5 +59,6 @@ stage "secret sweep: no secret issued during the tests appears in any output the
 /usr/bin/python3 tests/secret_sweep.py build/gcc-debug-rdkafka-2.8 \
   "pLuGiNsEcReT/doNotPrint+0123456789abcdefgh" "e2e-static-secret-not-real" "check-base-secret-value"
 
-# Last, so that CI reads this run's summary: everything with g++ and Debian's librdkafka 2.0.2.
-build_and_test gcc-debug g++ Debug ""
+# Last, so that CI reads this run's summary: everything with g++ and Debian's librdkafka 2.0.2,
+# and the compiled mode.
+build_and_test gcc-debug g++ Debug "" -DMSKIAM_COMPILED=ON

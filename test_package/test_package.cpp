@@ -2,7 +2,9 @@
 // pkg-config) and of the Conan test_package: signs the published token vector V1, checks its
 // signature, then signs a token now with StaticCredentials through a TokenProvider and prints it.
 // With MSKIAM_TEST_RDKAFKA it also plugs the provider into a librdkafka configuration (C and C++
-// APIs). Exit status 0 means the package works.
+// APIs). With MSKIAM_TEST_COMPILED it must be built in the compiled mode (mskiam::compiled): the
+// headers declare only and the definitions come from the library. Exit status 0 means the
+// package works.
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -13,6 +15,13 @@
 #include "mskiam/sources/static.hpp"
 #include "mskiam/token.hpp"
 #include "mskiam/version.hpp"
+
+#if defined(MSKIAM_TEST_COMPILED) && (!defined(MSKIAM_COMPILED_LIB) || MSKIAM_DEFINITIONS)
+#error "mskiam::compiled did not put this file in the compiled mode (MSKIAM_COMPILED_LIB)"
+#endif
+#if !defined(MSKIAM_TEST_COMPILED) && defined(MSKIAM_COMPILED_LIB)
+#error "header-only consumer built in the compiled mode"
+#endif
 
 #ifdef MSKIAM_TEST_RDKAFKA
 #include <librdkafka/rdkafka.h>
@@ -53,7 +62,8 @@ int main() try {
   const mskiam::DecodedToken decoded = mskiam::decode_token(token.value);
   if (decoded.host != "kafka.us-east-1.amazonaws.com") return fail("host " + decoded.host);
   if (token.expires_at <= std::chrono::system_clock::now()) return fail("token already expired");
-  std::printf("mskiam %s token %s\n", MSKIAM_VERSION_STRING, token.value.c_str());
+  std::printf("mskiam %s (%s) token %s\n", MSKIAM_VERSION_STRING,
+              MSKIAM_DEFINITIONS ? "header-only" : "compiled", token.value.c_str());
 
 #ifdef MSKIAM_TEST_RDKAFKA
   rd_kafka_conf_t* conf = rd_kafka_conf_new();

@@ -6,17 +6,24 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <iosfwd>
 #include <optional>
-#include <ostream>
 #include <string>
-#include <string_view>
 #include <type_traits>
 #include <utility>
 
-#include "mskiam/detail/crypto.hpp"
-#include "mskiam/detail/time.hpp"
+#include "mskiam/config.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
+
+namespace detail {
+// Overwrites memory that held a secret, in a way the compiler does not optimise away.
+void cleanse(void* data, std::size_t size) noexcept;
+// Wipes the whole buffer of `s`, not only its current size (a shrunk string keeps old bytes
+// behind it), and empties it.
+void cleanse(std::string& s) noexcept;
+}  // namespace detail
 
 // A string that is never printed and is wiped from memory when dropped. It converts from
 // std::string and exposes its value only through reveal(), so that a secret cannot reach a log
@@ -27,39 +34,25 @@ class Secret {
   Secret(std::string value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose
   Secret(const char* value) : value_(value) {}            // NOLINT: implicit on purpose
   Secret(const Secret& other) : value_(other.value_) {}
-  Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { detail::cleanse(other.value_); }
-  Secret& operator=(const Secret& other) {
-    if (this != &other) {
-      detail::cleanse(value_);
-      value_ = other.value_;
-    }
-    return *this;
-  }
-  Secret& operator=(Secret&& other) noexcept {
-    if (this != &other) {
-      detail::cleanse(value_);
-      value_ = std::move(other.value_);
-      detail::cleanse(other.value_);
-    }
-    return *this;
-  }
-  ~Secret() { detail::cleanse(value_); }
+  Secret(Secret&& other) noexcept;
+  Secret& operator=(const Secret& other);
+  Secret& operator=(Secret&& other) noexcept;
+  ~Secret();
 
   const std::string& reveal() const noexcept { return value_; }
   bool empty() const noexcept { return value_.empty(); }
   std::size_t size() const noexcept { return value_.size(); }
-  void clear() noexcept { detail::cleanse(value_); }
+  void clear() noexcept;
 
-  friend bool operator==(const Secret& a, const Secret& b) noexcept {
-    return a.value_.size() == b.value_.size() &&
-           CRYPTO_memcmp(a.value_.data(), b.value_.data(), a.value_.size()) == 0;
-  }
-  friend bool operator!=(const Secret& a, const Secret& b) noexcept { return !(a == b); }
-  friend std::ostream& operator<<(std::ostream& os, const Secret& s) {
-    return os << (s.empty() ? "<empty>" : "<redacted>");
-  }
+  // Constant-time comparison.
+  friend bool operator==(const Secret& a, const Secret& b) noexcept { return a.equals(b); }
+  friend bool operator!=(const Secret& a, const Secret& b) noexcept { return !a.equals(b); }
+  friend std::ostream& operator<<(std::ostream& os, const Secret& s) { return s.print(os); }
 
  private:
+  bool equals(const Secret& other) const noexcept;
+  std::ostream& print(std::ostream& os) const;
+
   std::string value_;
 };
 
@@ -75,18 +68,7 @@ struct Credentials {
 };
 
 // Prints what an operator may see: never the secret key or the session token.
-inline std::ostream& operator<<(std::ostream& os, const Credentials& c) {
-  os << "Credentials{access_key_id=" << c.access_key_id
-     << ", secret_access_key=" << c.secret_access_key << ", session_token=" << c.session_token
-     << ", expiration=";
-  if (c.expiration)
-    os << detail::iso8601(*c.expiration);
-  else
-    os << "never";
-  os << ", principal=" << (c.principal.empty() ? "unknown" : c.principal);
-  if (!c.source.empty()) os << ", source=" << c.source;
-  return os << '}';
-}
+std::ostream& operator<<(std::ostream& os, const Credentials& c);
 
 // True for any type usable as a credential source: `Credentials fetch()`.
 template <class T, class = void>
@@ -107,3 +89,71 @@ struct has_source_name<T, std::void_t<decltype(std::declval<const T&>().name())>
 }  // namespace detail
 
 MSKIAM_END_NAMESPACE
+
+#if MSKIAM_DEFINITIONS
+#include <openssl/crypto.h>
+
+#include <ostream>
+
+#include "mskiam/detail/time.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+
+MSKIAM_INLINE void detail::cleanse(void* data, std::size_t size) noexcept {
+  if (size != 0) OPENSSL_cleanse(data, size);
+}
+
+MSKIAM_INLINE void detail::cleanse(std::string& s) noexcept {
+  cleanse(&s[0], s.capacity());
+  s.clear();
+}
+
+MSKIAM_INLINE Secret::Secret(Secret&& other) noexcept : value_(std::move(other.value_)) {
+  detail::cleanse(other.value_);
+}
+
+MSKIAM_INLINE Secret& Secret::operator=(const Secret& other) {
+  if (this != &other) {
+    detail::cleanse(value_);
+    value_ = other.value_;
+  }
+  return *this;
+}
+
+MSKIAM_INLINE Secret& Secret::operator=(Secret&& other) noexcept {
+  if (this != &other) {
+    detail::cleanse(value_);
+    value_ = std::move(other.value_);
+    detail::cleanse(other.value_);
+  }
+  return *this;
+}
+
+MSKIAM_INLINE Secret::~Secret() { detail::cleanse(value_); }
+
+MSKIAM_INLINE void Secret::clear() noexcept { detail::cleanse(value_); }
+
+MSKIAM_INLINE bool Secret::equals(const Secret& other) const noexcept {
+  return value_.size() == other.value_.size() &&
+         CRYPTO_memcmp(value_.data(), other.value_.data(), value_.size()) == 0;
+}
+
+MSKIAM_INLINE std::ostream& Secret::print(std::ostream& os) const {
+  return os << (empty() ? "<empty>" : "<redacted>");
+}
+
+MSKIAM_INLINE std::ostream& operator<<(std::ostream& os, const Credentials& c) {
+  os << "Credentials{access_key_id=" << c.access_key_id
+     << ", secret_access_key=" << c.secret_access_key << ", session_token=" << c.session_token
+     << ", expiration=";
+  if (c.expiration)
+    os << detail::iso8601(*c.expiration);
+  else
+    os << "never";
+  os << ", principal=" << (c.principal.empty() ? "unknown" : c.principal);
+  if (!c.source.empty()) os << ", source=" << c.source;
+  return os << '}';
+}
+
+MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

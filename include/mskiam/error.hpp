@@ -8,7 +8,7 @@
 #include <string_view>
 #include <utility>
 
-#include "mskiam/version.hpp"
+#include "mskiam/config.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 

@@ -4,13 +4,12 @@
 #pragma once
 
 #include <chrono>
-#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "mskiam/detail/time.hpp"
+#include "mskiam/config.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -67,7 +66,22 @@ constexpr Severity severity(EventType type) noexcept {
 }
 
 // One line for a log: `credentials_fetched source=web_identity principal=arn:... expires=...`.
-inline std::string describe(const Event& e) {
+std::string describe(const Event& e);
+
+// A handler that prints events up to `max` severity to stderr, one line each, prefixed with
+// `mskiam: `. `stderr_events()` shows everything but token_issued.
+EventHandler stderr_events(Severity max = Severity::info);
+
+MSKIAM_END_NAMESPACE
+
+#if MSKIAM_DEFINITIONS
+#include <cstdio>
+
+#include "mskiam/detail/time.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+
+MSKIAM_INLINE std::string describe(const Event& e) {
   std::string line(to_string(e.type));
   auto field = [&line](std::string_view name, const std::string& value) {
     if (value.empty()) return;
@@ -84,9 +98,7 @@ inline std::string describe(const Event& e) {
   return line;
 }
 
-// A handler that prints events up to `max` severity to stderr, one line each, prefixed with
-// `mskiam: `. `stderr_events()` shows everything but token_issued.
-inline EventHandler stderr_events(Severity max = Severity::info) {
+MSKIAM_INLINE EventHandler stderr_events(Severity max) {
   return [max](const Event& e) {
     if (static_cast<int>(severity(e.type)) > static_cast<int>(max)) return;
     const std::string line = "mskiam: " + describe(e) + "\n";
@@ -95,3 +107,4 @@ inline EventHandler stderr_events(Severity max = Severity::info) {
 }
 
 MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

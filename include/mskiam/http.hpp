@@ -6,19 +6,13 @@
 // curl_transport; a test passes a lambda, or points the source at a loopback fake.
 #pragma once
 
-#include <curl/curl.h>
-
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -44,16 +38,64 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
 
-  std::optional<std::string> header(std::string_view lower_case_name) const {
-    for (const auto& [name, value] : headers)
-      if (name == lower_case_name) return value;
-    return std::nullopt;
-  }
+  std::optional<std::string> header(std::string_view lower_case_name) const;
 };
 
 // Performs one request; throws mskiam::Error (timeout, transport, bad_document for an oversized
 // body) naming request.source. Any HTTP status is a response, not an error.
 using HttpTransport = std::function<HttpResponse(const HttpRequest&)>;
+
+// The libcurl transport. One easy handle per request: credential fetches are rare.
+HttpResponse curl_transport(const HttpRequest& request);
+
+// Retries for the failures worth retrying (timeouts, transport errors, and whatever `retryable`
+// says of an Error), with capped, jittered exponential backoff. Blocks the calling thread for
+// at most the sum of the delays; the caller's timeouts bound each attempt.
+struct RetryPolicy {
+  int max_attempts = 3;
+  std::chrono::milliseconds base_delay{100};
+  std::chrono::milliseconds max_delay{std::chrono::seconds(2)};
+};
+
+namespace detail {
+// The pause after failed attempt `attempt` (1, 2...): full jitter in [delay/2, delay], with
+// delay = base_delay * 2^(attempt-1) capped at max_delay. Draws from `seed`; blocks the thread.
+void retry_pause(const RetryPolicy& policy, int attempt, std::uint64_t& seed);
+}  // namespace detail
+
+template <class Attempt, class Retryable>
+auto with_retries(const RetryPolicy& policy, Attempt&& attempt, Retryable&& retryable)
+    -> decltype(attempt()) {
+  std::uint64_t seed = static_cast<std::uint64_t>(
+      std::chrono::steady_clock::now().time_since_epoch().count());
+  for (int i = 1;; ++i) {
+    try {
+      return attempt();
+    } catch (const Error& e) {
+      if (i >= policy.max_attempts || !retryable(e)) throw;
+    }
+    detail::retry_pause(policy, i, seed);
+  }
+}
+
+MSKIAM_END_NAMESPACE
+
+#if MSKIAM_DEFINITIONS
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <thread>
+
+MSKIAM_BEGIN_NAMESPACE
+
+MSKIAM_INLINE std::optional<std::string> HttpResponse::header(
+    std::string_view lower_case_name) const {
+  for (const auto& [name, value] : headers)
+    if (name == lower_case_name) return value;
+  return std::nullopt;
+}
 
 namespace detail {
 
@@ -74,8 +116,8 @@ struct CurlSink {
   bool overflow = false;
 };
 
-inline std::size_t curl_write_body(char* data, std::size_t size, std::size_t count,
-                                                void* user) {
+MSKIAM_INLINE std::size_t curl_write_body(char* data, std::size_t size, std::size_t count,
+                                         void* user) {
   auto* sink = static_cast<CurlSink*>(user);
   const std::size_t n = size * count;
   if (sink->response->body.size() + n > sink->limit) {
@@ -86,7 +128,8 @@ inline std::size_t curl_write_body(char* data, std::size_t size, std::size_t cou
   return n;
 }
 
-inline std::size_t curl_write_header(char* data, std::size_t size, std::size_t count, void* user) {
+MSKIAM_INLINE std::size_t curl_write_header(char* data, std::size_t size, std::size_t count,
+                                           void* user) {
   auto* sink = static_cast<CurlSink*>(user);
   const std::size_t n = size * count;
   std::string_view line(data, n);
@@ -108,8 +151,7 @@ inline std::size_t curl_write_header(char* data, std::size_t size, std::size_t c
 
 }  // namespace detail
 
-// The libcurl transport. One easy handle per request: credential fetches are rare.
-inline HttpResponse curl_transport(const HttpRequest& request) {
+MSKIAM_INLINE HttpResponse curl_transport(const HttpRequest& request) {
   static detail::CurlGlobal global;
   (void)global;
   std::unique_ptr<CURL, detail::CurlHandleDeleter> curl(curl_easy_init());
@@ -177,35 +219,16 @@ inline HttpResponse curl_transport(const HttpRequest& request) {
   return response;
 }
 
-// Retries for the failures worth retrying (timeouts, transport errors, and whatever `retryable`
-// says of an Error), with capped, jittered exponential backoff. Blocks the calling thread for
-// at most the sum of the delays; the caller's timeouts bound each attempt.
-struct RetryPolicy {
-  int max_attempts = 3;
-  std::chrono::milliseconds base_delay{100};
-  std::chrono::milliseconds max_delay{std::chrono::seconds(2)};
-};
-
-template <class Attempt, class Retryable>
-auto with_retries(const RetryPolicy& policy, Attempt&& attempt, Retryable&& retryable)
-    -> decltype(attempt()) {
-  std::uint64_t seed = static_cast<std::uint64_t>(
-      std::chrono::steady_clock::now().time_since_epoch().count());
-  for (int i = 1;; ++i) {
-    try {
-      return attempt();
-    } catch (const Error& e) {
-      if (i >= policy.max_attempts || !retryable(e)) throw;
-    }
-    // Full jitter in [delay/2, delay], delay = base * 2^(i-1) capped.
-    auto delay = policy.base_delay;
-    for (int k = 1; k < i && delay < policy.max_delay; ++k) delay *= 2;
-    delay = std::min(delay, policy.max_delay);
-    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    const auto half = delay.count() / 2;
-    const auto jitter = static_cast<long long>((seed >> 33) % static_cast<std::uint64_t>(half + 1));
-    std::this_thread::sleep_for(std::chrono::milliseconds(half + jitter));
-  }
+MSKIAM_INLINE void detail::retry_pause(const RetryPolicy& policy, int attempt,
+                                       std::uint64_t& seed) {
+  auto delay = policy.base_delay;
+  for (int k = 1; k < attempt && delay < policy.max_delay; ++k) delay *= 2;
+  delay = std::min(delay, policy.max_delay);
+  seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+  const auto half = delay.count() / 2;
+  const auto jitter = static_cast<long long>((seed >> 33) % static_cast<std::uint64_t>(half + 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(half + jitter));
 }
 
 MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

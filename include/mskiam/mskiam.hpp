@@ -21,4 +21,5 @@
 #include "mskiam/sources/web_identity.hpp"
 #include "mskiam/sts.hpp"
 #include "mskiam/token.hpp"
+#include "mskiam/config.hpp"
 #include "mskiam/version.hpp"

@@ -2,10 +2,8 @@
 // credentials carry another principal, and when to refresh credentials.
 #pragma once
 
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,43 +19,22 @@ inline constexpr std::size_t max_session_name = 64;
 
 namespace detail {
 
-inline bool is_session_name_char(char c) noexcept {
+constexpr bool is_session_name_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-';
 }
 
-inline std::optional<std::string> getenv_nonempty(std::string_view name) {
-  const char* value = std::getenv(std::string(name).c_str());
-  if (value == nullptr || *value == '\0') return std::nullopt;
-  return std::string(value);
-}
+// The value of an environment variable, unless it is unset or empty.
+std::optional<std::string> getenv_nonempty(std::string_view name);
 
 }  // namespace detail
 
 // Throws mskiam::Error (invalid_argument) unless `name` is 2-64 characters of [\w+=,.@-], the rule
 // STS applies to RoleSessionName; checked before any call is made.
-inline void validate_session_name(std::string_view name, std::string_view source) {
-  bool ok = name.size() >= min_session_name && name.size() <= max_session_name;
-  for (char c : name) ok = ok && detail::is_session_name_char(c);
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "role session name \"" + std::string(name) +
-                    "\" is invalid: it must be 2 to 64 characters of letters, digits and +=,.@_-");
-}
+void validate_session_name(std::string_view name, std::string_view source);
 
 // `mskiam-<host name>` with every character STS refuses replaced by `-`, cut to 64 characters.
-inline std::string default_session_name() {
-  char host[256] = {};
-  std::string name(default_session_prefix);
-  if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0')
-    name += host;
-  else
-    name += "client";
-  for (char& c : name)
-    if (!detail::is_session_name_char(c)) c = '-';
-  if (name.size() > max_session_name) name.resize(max_session_name);
-  return name;
-}
+std::string default_session_name();
 
 // The STS RoleSessionName, hence the end of the IAM principal. Precedence:
 //   SessionName::fixed("...")  >  AWS_ROLE_SESSION_NAME / profile role_session_name
@@ -68,24 +45,12 @@ class SessionName {
  public:
   SessionName() = default;  // automatic: configured value, else the host-derived default
 
-  static SessionName fixed(std::string name) {
-    validate_session_name(name, "session_name");
-    SessionName s;
-    s.fixed_ = std::move(name);
-    return s;
-  }
+  static SessionName fixed(std::string name);
 
   bool is_fixed() const noexcept { return fixed_.has_value(); }
 
   // `configured` is what the environment or the profile says for this source, if anything.
-  std::string resolve(const std::optional<std::string>& configured, std::string_view source) const {
-    if (fixed_) return *fixed_;
-    if (configured) {
-      validate_session_name(*configured, source);
-      return *configured;
-    }
-    return default_session_name();
-  }
+  std::string resolve(const std::optional<std::string>& configured, std::string_view source) const;
 
  private:
   std::optional<std::string> fixed_;
@@ -124,3 +89,58 @@ struct RefreshPolicy {
 };
 
 MSKIAM_END_NAMESPACE
+
+#if MSKIAM_DEFINITIONS
+#include <unistd.h>
+
+#include <cstdlib>
+
+MSKIAM_BEGIN_NAMESPACE
+
+MSKIAM_INLINE std::optional<std::string> detail::getenv_nonempty(std::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+MSKIAM_INLINE void validate_session_name(std::string_view name, std::string_view source) {
+  bool ok = name.size() >= min_session_name && name.size() <= max_session_name;
+  for (char c : name) ok = ok && detail::is_session_name_char(c);
+  if (!ok)
+    throw Error(ErrorKind::invalid_argument, std::string(source),
+                "role session name \"" + std::string(name) +
+                    "\" is invalid: it must be 2 to 64 characters of letters, digits and +=,.@_-");
+}
+
+MSKIAM_INLINE std::string default_session_name() {
+  char host[256] = {};
+  std::string name(default_session_prefix);
+  if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0')
+    name += host;
+  else
+    name += "client";
+  for (char& c : name)
+    if (!detail::is_session_name_char(c)) c = '-';
+  if (name.size() > max_session_name) name.resize(max_session_name);
+  return name;
+}
+
+MSKIAM_INLINE SessionName SessionName::fixed(std::string name) {
+  validate_session_name(name, "session_name");
+  SessionName s;
+  s.fixed_ = std::move(name);
+  return s;
+}
+
+MSKIAM_INLINE std::string SessionName::resolve(const std::optional<std::string>& configured,
+                                              std::string_view source) const {
+  if (fixed_) return *fixed_;
+  if (configured) {
+    validate_session_name(*configured, source);
+    return *configured;
+  }
+  return default_session_name();
+}
+
+MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,12 +44,21 @@ std::string source_name(const Source& source) {
 }
 
 // splitmix64: jitter for backoff without <random> in a public header.
-inline std::uint64_t next_jitter(std::uint64_t& state) noexcept {
+constexpr std::uint64_t next_jitter(std::uint64_t& state) noexcept {
   std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
+
+// What TokenProvider's constructor checks: region, lifetime 1..900 s, host if given. Throws
+// mskiam::Error (source `token`, invalid_argument).
+void validate_token_options(const TokenOptions& options);
+
+// What TokenProvider checks of credentials a source returned: both keys present, and not
+// expiring within two seconds of `now`. Throws mskiam::Error naming `source`.
+void check_fetched(const Credentials& credentials, std::chrono::system_clock::time_point now,
+                   const std::string& source);
 
 }  // namespace detail
 
@@ -65,65 +75,18 @@ class TokenProvider {
   using duration = std::chrono::system_clock::duration;
 
   TokenProvider(Source source, TokenOptions options, ProviderOptions provider_options = {},
-                Clock clock = Clock{})
-      : source_(std::move(source)),
-        options_(std::move(options)),
-        provider_options_(std::move(provider_options)),
-        clock_(std::move(clock)),
-        source_name_(detail::source_name(source_)),
-        jitter_state_(reinterpret_cast<std::uintptr_t>(this) ^
-                      static_cast<std::uint64_t>(clock_.now().time_since_epoch().count())) {
-    validate_region(options_.region, token_source);
-    if (options_.lifetime < std::chrono::seconds(1) || options_.lifetime > max_token_lifetime)
-      throw Error(ErrorKind::invalid_argument, std::string(token_source),
-                  "token lifetime " + std::to_string(options_.lifetime.count()) +
-                      " s is outside 1..900 s");
-    if (!options_.host.empty()) detail::validate_host(options_.host);
-  }
+                Clock clock = Clock{});
 
   TokenProvider(const TokenProvider&) = delete;
   TokenProvider& operator=(const TokenProvider&) = delete;
 
   // A token signed with current credentials, fetching or refreshing them first when needed.
   // Throws mskiam::Error when no usable credentials can be had; the message names the source.
-  AuthToken token() {
-    const time_point now = clock_.now();
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (token_ && now < token_reuse_until_ && !refresh_due(now)) return with_refresh_at(*token_);
-    }
-    ensure_credentials(now);
-    std::vector<Event> events;
-    AuthToken token;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (token_ && now < token_reuse_until_ && !refresh_due(now)) return with_refresh_at(*token_);
-      TokenOptions options = options_;
-      options.lifetime = std::min(options.lifetime, usable_seconds(now));
-      token = sign_token(*credentials_, options, now, &key_cache_);
-      token_ = token;
-      const auto lifetime = token.expires_at - std::chrono::floor<std::chrono::seconds>(now);
-      token_reuse_until_ = now + std::chrono::duration_cast<duration>(
-                                     lifetime * provider_options_.refresh.token_reuse);
-      ++tokens_issued_;
-      if (provider_options_.on_event) {
-        Event e = event(EventType::token_issued, now);
-        e.expiration = token.expires_at;
-        events.push_back(std::move(e));
-      }
-    }
-    emit(events);
-    std::lock_guard<std::mutex> lock(mutex_);
-    return with_refresh_at(std::move(token));
-  }
+  AuthToken token();
 
   // The credentials tokens are signed with, after the same refresh as token(). For diagnostics:
   // print it, it shows no secret.
-  Credentials credentials() {
-    ensure_credentials(clock_.now());
-    std::lock_guard<std::mutex> lock(mutex_);
-    return *credentials_;
-  }
+  Credentials credentials();
 
   const TokenOptions& options() const noexcept { return options_; }
   const std::string& source_name() const noexcept { return source_name_; }
@@ -150,41 +113,15 @@ class TokenProvider {
     std::string last_error;                           // text of the last failed fetch, if any
     bool last_fetch_failed = false;
   };
-  Metrics metrics() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Metrics m;
-    m.counters = {fetches_, failures_, principal_changes_, tokens_issued_};
-    m.last_success = last_success_;
-    if (credentials_) {
-      m.credential_expiration = credentials_->expiration;
-      m.principal = credentials_->principal;
-      m.source = credentials_->source;
-    }
-    if (token_) m.token_expiration = token_->expires_at;
-    m.last_error = last_error_;
-    m.last_fetch_failed = consecutive_failures_ > 0;
-    return m;
-  }
+  Metrics metrics() const;
 
  private:
   // Seconds a token signed now may live: up to the credentials' expiration minus the margin.
-  std::chrono::seconds usable_seconds(time_point now) const {
-    if (!credentials_ || !credentials_->expiration) return max_token_lifetime;
-    const auto end = *credentials_->expiration - margin_;
-    if (end <= now) return std::chrono::seconds(0);
-    return std::chrono::floor<std::chrono::seconds>(end - now);
-  }
+  std::chrono::seconds usable_seconds(time_point now) const;
 
   // The next moment this provider wants to be asked: the refresh point of its credentials, or
   // after a failed refresh the retry time; unset for credentials that never expire.
-  AuthToken with_refresh_at(AuthToken token) const {
-    token.refresh_at.reset();
-    if (refresh_at_) {
-      const time_point when = consecutive_failures_ > 0 ? next_attempt_ : *refresh_at_;
-      if (when < token.expires_at) token.refresh_at = when;
-    }
-    return token;
-  }
+  AuthToken with_refresh_at(AuthToken token) const;
 
   bool usable(time_point now) const {
     return credentials_ && usable_seconds(now) >= std::chrono::seconds(1);
@@ -194,167 +131,13 @@ class TokenProvider {
     return !usable(now) || (refresh_at_ && now >= *refresh_at_ && now >= next_attempt_);
   }
 
-  Event event(EventType type, time_point now) const {
-    Event e{type, now, source_name_, {}, {}, {}, {}, {}, {}};
-    if (credentials_) {
-      // The member that answered (`container` under a default_chain), when the source says.
-      if (!credentials_->source.empty()) e.source = credentials_->source;
-      e.access_key_id = credentials_->access_key_id;
-      e.principal = credentials_->principal;
-      e.expiration = credentials_->expiration;
-    }
-    return e;
-  }
-
-  void emit(const std::vector<Event>& events) const {
-    if (!provider_options_.on_event) return;
-    for (const Event& e : events) {
-      try {
-        provider_options_.on_event(e);
-      } catch (...) {
-        // A reporting hook must not break authentication.
-      }
-    }
-  }
-
-  duration backoff(duration lifetime) {
-    const RefreshPolicy& p = provider_options_.refresh;
-    const auto cap = std::min<duration>(
-        std::chrono::duration_cast<duration>(lifetime * p.backoff_max), p.max_backoff);
-    auto base = std::chrono::duration_cast<duration>(lifetime * p.backoff_initial);
-    for (unsigned i = 1; i < consecutive_failures_ && base < cap; ++i) base *= 2;
-    const duration floor_delay = std::chrono::milliseconds(100);
-    base = std::min(std::max(base, floor_delay), std::max(cap, floor_delay));
-    // Jitter in [base/2, base]: clients that failed together do not retry together.
-    const auto half = base / 2;
-    const auto span = static_cast<std::uint64_t>(half.count()) + 1;
-    return half + duration(static_cast<duration::rep>(detail::next_jitter(jitter_state_) % span));
-  }
+  Event event(EventType type, time_point now) const;
+  void emit(const std::vector<Event>& events) const;
+  duration backoff(duration lifetime);
 
   // Makes sure usable credentials are cached, refreshing them when due. Only one thread asks the
   // source at a time; while still-valid credentials are cached, the others do not wait for it.
-  void ensure_credentials(time_point now) {
-    bool required = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!refresh_due(now)) return;
-      required = !usable(now);
-    }
-    std::unique_lock<std::mutex> fetching(fetch_mutex_, std::defer_lock);
-    if (required) {
-      fetching.lock();
-    } else if (!fetching.try_lock()) {
-      return;  // another thread is refreshing; the cached credentials are still good
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!refresh_due(now)) return;  // refreshed while this thread waited
-      required = !usable(now);
-    }
-
-    std::vector<Event> events;
-    std::optional<Credentials> fresh;
-    std::optional<Error> failure;
-    try {
-      fresh = source_.fetch();
-      if (fresh->source.empty()) fresh->source = source_name_;
-      check_fetched(*fresh, now);
-    } catch (const Error& e) {
-      fresh.reset();
-      failure = e;
-    } catch (const std::exception& e) {
-      fresh.reset();
-      failure = Error(ErrorKind::internal, source_name_, e.what());
-    }
-
-    std::unique_lock<std::mutex> lock(mutex_);
-    ++fetches_;
-    if (fresh && credentials_ && !credentials_->principal.empty() && !fresh->principal.empty() &&
-        fresh->principal != credentials_->principal) {
-      Event e = event(EventType::principal_changed, now);
-      e.previous_principal = credentials_->principal;
-      e.principal = fresh->principal;
-      e.access_key_id = fresh->access_key_id;
-      e.expiration = fresh->expiration;
-      if (provider_options_.principal_change == PrincipalChange::reject) {
-        e.type = EventType::principal_change_rejected;
-        failure = Error(ErrorKind::principal_changed, source_name_,
-                        "refreshed credentials carry principal " + fresh->principal +
-                            " instead of " + credentials_->principal +
-                            " and the principal-change policy is reject");
-        e.message = failure->what();
-        fresh.reset();
-      } else {
-        ++principal_changes_;
-      }
-      events.push_back(std::move(e));
-    }
-
-    if (fresh) {
-      const time_point expiration_or_now = fresh->expiration.value_or(now);
-      const duration lifetime = expiration_or_now - now;
-      credentials_ = std::move(fresh);
-      key_cache_.reset();
-      token_.reset();
-      consecutive_failures_ = 0;
-      last_success_ = now;
-      next_attempt_ = now;
-      if (credentials_->expiration) {
-        const RefreshPolicy& p = provider_options_.refresh;
-        margin_ = std::min<duration>(
-            std::chrono::duration_cast<duration>(lifetime * p.expiry_margin), p.max_margin);
-        refresh_at_ = *credentials_->expiration -
-                      std::chrono::duration_cast<duration>(lifetime * p.refresh_ahead);
-        lifetime_ = lifetime;
-      } else {
-        margin_ = duration::zero();
-        refresh_at_.reset();  // credentials that never expire are fetched once
-      }
-      events.insert(events.begin(), event(EventType::credentials_fetched, now));
-    } else {
-      ++failures_;
-      ++consecutive_failures_;
-      last_error_ = failure->what();
-      // Without a lifetime to be proportional to (nothing cached yet), back off as for one hour.
-      next_attempt_ = now + backoff(credentials_ && credentials_->expiration
-                                        ? lifetime_
-                                        : duration(std::chrono::hours(1)));
-      Event e = event(EventType::refresh_failed, now);
-      e.message = failure->what();
-      e.retry_at = next_attempt_;
-      events.push_back(std::move(e));
-      if (usable(now) && credentials_->expiration &&
-          *credentials_->expiration - now < options_.lifetime) {
-        Event expiring = event(EventType::credentials_expiring, now);
-        expiring.message = failure->what();
-        events.push_back(std::move(expiring));
-      }
-    }
-    const bool still_usable = usable(now);
-    const bool had_credentials = credentials_.has_value();
-    lock.unlock();
-    fetching.unlock();
-    emit(events);
-    if (!still_usable) {
-      if (!had_credentials) throw *failure;  // the first fetch failed: its own error
-      throw Error(failure->kind() == ErrorKind::principal_changed ? failure->kind()
-                                                                  : ErrorKind::expired,
-                  source_name_,
-                  "no usable credentials: the cached ones have expired and the refresh failed: " +
-                      std::string(failure->what()));
-    }
-  }
-
-  void check_fetched(const Credentials& c, time_point now) const {
-    if (c.access_key_id.empty() || c.secret_access_key.empty())
-      throw Error(ErrorKind::bad_document, source_name_,
-                  "returned credentials without an access key id or secret access key");
-    // Two seconds is the least that leaves a one-second token after the expiry margin.
-    if (c.expiration && *c.expiration - now < std::chrono::seconds(2))
-      throw Error(ErrorKind::expired, source_name_,
-                  "returned credentials (access key id " + c.access_key_id +
-                      ") that expire at " + detail::iso8601(*c.expiration) + ", too soon to use");
-  }
+  void ensure_credentials(time_point now);
 
   Source source_;
   const TokenOptions options_;
@@ -379,4 +162,291 @@ class TokenProvider {
   std::uint64_t fetches_ = 0, failures_ = 0, principal_changes_ = 0, tokens_issued_ = 0;
 };
 
+// ---------------------------------------------------------------------------------------------
+// TokenProvider's members: templates, so here rather than under MSKIAM_DEFINITIONS.
+
+template <class Source, class Clock>
+TokenProvider<Source, Clock>::TokenProvider(Source source, TokenOptions options,
+                                            ProviderOptions provider_options, Clock clock)
+    : source_(std::move(source)),
+      options_(std::move(options)),
+      provider_options_(std::move(provider_options)),
+      clock_(std::move(clock)),
+      source_name_(detail::source_name(source_)),
+      jitter_state_(reinterpret_cast<std::uintptr_t>(this) ^
+                    static_cast<std::uint64_t>(clock_.now().time_since_epoch().count())) {
+  detail::validate_token_options(options_);
+}
+
+template <class Source, class Clock>
+AuthToken TokenProvider<Source, Clock>::token() {
+  const time_point now = clock_.now();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (token_ && now < token_reuse_until_ && !refresh_due(now)) return with_refresh_at(*token_);
+  }
+  ensure_credentials(now);
+  std::vector<Event> events;
+  AuthToken token;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (token_ && now < token_reuse_until_ && !refresh_due(now)) return with_refresh_at(*token_);
+    TokenOptions options = options_;
+    options.lifetime = std::min(options.lifetime, usable_seconds(now));
+    token = sign_token(*credentials_, options, now, &key_cache_);
+    token_ = token;
+    const auto lifetime = token.expires_at - std::chrono::floor<std::chrono::seconds>(now);
+    token_reuse_until_ = now + std::chrono::duration_cast<duration>(
+                                   lifetime * provider_options_.refresh.token_reuse);
+    ++tokens_issued_;
+    if (provider_options_.on_event) {
+      Event e = event(EventType::token_issued, now);
+      e.expiration = token.expires_at;
+      events.push_back(std::move(e));
+    }
+  }
+  emit(events);
+  std::lock_guard<std::mutex> lock(mutex_);
+  return with_refresh_at(std::move(token));
+}
+
+template <class Source, class Clock>
+Credentials TokenProvider<Source, Clock>::credentials() {
+  ensure_credentials(clock_.now());
+  std::lock_guard<std::mutex> lock(mutex_);
+  return *credentials_;
+}
+
+template <class Source, class Clock>
+auto TokenProvider<Source, Clock>::metrics() const -> Metrics {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Metrics m;
+  m.counters = {fetches_, failures_, principal_changes_, tokens_issued_};
+  m.last_success = last_success_;
+  if (credentials_) {
+    m.credential_expiration = credentials_->expiration;
+    m.principal = credentials_->principal;
+    m.source = credentials_->source;
+  }
+  if (token_) m.token_expiration = token_->expires_at;
+  m.last_error = last_error_;
+  m.last_fetch_failed = consecutive_failures_ > 0;
+  return m;
+}
+
+template <class Source, class Clock>
+std::chrono::seconds TokenProvider<Source, Clock>::usable_seconds(time_point now) const {
+  if (!credentials_ || !credentials_->expiration) return max_token_lifetime;
+  const auto end = *credentials_->expiration - margin_;
+  if (end <= now) return std::chrono::seconds(0);
+  return std::chrono::floor<std::chrono::seconds>(end - now);
+}
+
+template <class Source, class Clock>
+AuthToken TokenProvider<Source, Clock>::with_refresh_at(AuthToken token) const {
+  token.refresh_at.reset();
+  if (refresh_at_) {
+    const time_point when = consecutive_failures_ > 0 ? next_attempt_ : *refresh_at_;
+    if (when < token.expires_at) token.refresh_at = when;
+  }
+  return token;
+}
+
+template <class Source, class Clock>
+Event TokenProvider<Source, Clock>::event(EventType type, time_point now) const {
+  Event e{type, now, source_name_, {}, {}, {}, {}, {}, {}};
+  if (credentials_) {
+    // The member that answered (`container` under a default_chain), when the source says.
+    if (!credentials_->source.empty()) e.source = credentials_->source;
+    e.access_key_id = credentials_->access_key_id;
+    e.principal = credentials_->principal;
+    e.expiration = credentials_->expiration;
+  }
+  return e;
+}
+
+template <class Source, class Clock>
+void TokenProvider<Source, Clock>::emit(const std::vector<Event>& events) const {
+  if (!provider_options_.on_event) return;
+  for (const Event& e : events) {
+    try {
+      provider_options_.on_event(e);
+    } catch (...) {
+      // A reporting hook must not break authentication.
+    }
+  }
+}
+
+template <class Source, class Clock>
+auto TokenProvider<Source, Clock>::backoff(duration lifetime) -> duration {
+  const RefreshPolicy& p = provider_options_.refresh;
+  const auto cap = std::min<duration>(
+      std::chrono::duration_cast<duration>(lifetime * p.backoff_max), p.max_backoff);
+  auto base = std::chrono::duration_cast<duration>(lifetime * p.backoff_initial);
+  for (unsigned i = 1; i < consecutive_failures_ && base < cap; ++i) base *= 2;
+  const duration floor_delay = std::chrono::milliseconds(100);
+  base = std::min(std::max(base, floor_delay), std::max(cap, floor_delay));
+  // Jitter in [base/2, base]: clients that failed together do not retry together.
+  const auto half = base / 2;
+  const auto span = static_cast<std::uint64_t>(half.count()) + 1;
+  return half + duration(static_cast<duration::rep>(detail::next_jitter(jitter_state_) % span));
+}
+
+template <class Source, class Clock>
+void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
+  bool required = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!refresh_due(now)) return;
+    required = !usable(now);
+  }
+  std::unique_lock<std::mutex> fetching(fetch_mutex_, std::defer_lock);
+  if (required) {
+    fetching.lock();
+  } else if (!fetching.try_lock()) {
+    return;  // another thread is refreshing; the cached credentials are still good
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!refresh_due(now)) return;  // refreshed while this thread waited
+    required = !usable(now);
+  }
+
+  std::vector<Event> events;
+  std::optional<Credentials> fresh;
+  std::optional<Error> failure;
+  try {
+    fresh = source_.fetch();
+    if (fresh->source.empty()) fresh->source = source_name_;
+    detail::check_fetched(*fresh, now, source_name_);
+  } catch (const Error& e) {
+    fresh.reset();
+    failure = e;
+  } catch (const std::exception& e) {
+    fresh.reset();
+    failure = Error(ErrorKind::internal, source_name_, e.what());
+  }
+
+  std::unique_lock<std::mutex> lock(mutex_);
+  ++fetches_;
+  if (fresh && credentials_ && !credentials_->principal.empty() && !fresh->principal.empty() &&
+      fresh->principal != credentials_->principal) {
+    Event e = event(EventType::principal_changed, now);
+    e.previous_principal = credentials_->principal;
+    e.principal = fresh->principal;
+    e.access_key_id = fresh->access_key_id;
+    e.expiration = fresh->expiration;
+    if (provider_options_.principal_change == PrincipalChange::reject) {
+      e.type = EventType::principal_change_rejected;
+      failure = Error(ErrorKind::principal_changed, source_name_,
+                      "refreshed credentials carry principal " + fresh->principal +
+                          " instead of " + credentials_->principal +
+                          " and the principal-change policy is reject");
+      e.message = failure->what();
+      fresh.reset();
+    } else {
+      ++principal_changes_;
+    }
+    events.push_back(std::move(e));
+  }
+
+  if (fresh) {
+    const time_point expiration_or_now = fresh->expiration.value_or(now);
+    const duration lifetime = expiration_or_now - now;
+    credentials_ = std::move(fresh);
+    key_cache_.reset();
+    token_.reset();
+    consecutive_failures_ = 0;
+    last_success_ = now;
+    next_attempt_ = now;
+    if (credentials_->expiration) {
+      const RefreshPolicy& p = provider_options_.refresh;
+      margin_ = std::min<duration>(
+          std::chrono::duration_cast<duration>(lifetime * p.expiry_margin), p.max_margin);
+      refresh_at_ = *credentials_->expiration -
+                    std::chrono::duration_cast<duration>(lifetime * p.refresh_ahead);
+      lifetime_ = lifetime;
+    } else {
+      margin_ = duration::zero();
+      refresh_at_.reset();  // credentials that never expire are fetched once
+    }
+    events.insert(events.begin(), event(EventType::credentials_fetched, now));
+  } else {
+    ++failures_;
+    ++consecutive_failures_;
+    last_error_ = failure->what();
+    // Without a lifetime to be proportional to (nothing cached yet), back off as for one hour.
+    next_attempt_ = now + backoff(credentials_ && credentials_->expiration
+                                      ? lifetime_
+                                      : duration(std::chrono::hours(1)));
+    Event e = event(EventType::refresh_failed, now);
+    e.message = failure->what();
+    e.retry_at = next_attempt_;
+    events.push_back(std::move(e));
+    if (usable(now) && credentials_->expiration &&
+        *credentials_->expiration - now < options_.lifetime) {
+      Event expiring = event(EventType::credentials_expiring, now);
+      expiring.message = failure->what();
+      events.push_back(std::move(expiring));
+    }
+  }
+  const bool still_usable = usable(now);
+  const bool had_credentials = credentials_.has_value();
+  lock.unlock();
+  fetching.unlock();
+  emit(events);
+  if (!still_usable) {
+    if (!had_credentials) throw *failure;  // the first fetch failed: its own error
+    throw Error(failure->kind() == ErrorKind::principal_changed ? failure->kind()
+                                                                : ErrorKind::expired,
+                source_name_,
+                "no usable credentials: the cached ones have expired and the refresh failed: " +
+                    std::string(failure->what()));
+  }
+}
+
 MSKIAM_END_NAMESPACE
+
+// In the compiled mode, TokenProvider over each of the library's own sources is compiled once, in
+// src/mskiam.cpp: every source header names its provider with MSKIAM_EXTERN_PROVIDER, so that a
+// file using it compiles none of the provider's code. (A provider over a source of your own is
+// compiled in the files that use it, as in the header-only mode.)
+#if defined(MSKIAM_COMPILED_LIB)
+#define MSKIAM_EXTERN_PROVIDER(Source) \
+  MSKIAM_BEGIN_NAMESPACE extern template class TokenProvider<Source>; MSKIAM_END_NAMESPACE
+#else
+#define MSKIAM_EXTERN_PROVIDER(Source)
+#endif
+
+#if MSKIAM_DEFINITIONS
+#include "mskiam/detail/time.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+namespace detail {
+
+MSKIAM_INLINE void validate_token_options(const TokenOptions& options) {
+  validate_region(options.region, token_source);
+  if (options.lifetime < std::chrono::seconds(1) || options.lifetime > max_token_lifetime)
+    throw Error(ErrorKind::invalid_argument, std::string(token_source),
+                "token lifetime " + std::to_string(options.lifetime.count()) +
+                    " s is outside 1..900 s");
+  if (!options.host.empty()) validate_host(options.host);
+}
+
+MSKIAM_INLINE void check_fetched(const Credentials& credentials,
+                                 std::chrono::system_clock::time_point now,
+                                 const std::string& source) {
+  if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
+    throw Error(ErrorKind::bad_document, source,
+                "returned credentials without an access key id or secret access key");
+  // Two seconds is the least that leaves a one-second token after the expiry margin.
+  if (credentials.expiration && *credentials.expiration - now < std::chrono::seconds(2))
+    throw Error(ErrorKind::expired, source,
+                "returned credentials (access key id " + credentials.access_key_id +
+                    ") that expire at " + detail::iso8601(*credentials.expiration) +
+                    ", too soon to use");
+}
+
+}  // namespace detail
+MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

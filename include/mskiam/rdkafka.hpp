@@ -21,18 +21,14 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
-#include <list>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
+#include <utility>
 
-#include "mskiam/error.hpp"
+#include "mskiam/config.hpp"
 #include "mskiam/events.hpp"
 #include "mskiam/token.hpp"
 
@@ -53,192 +49,39 @@ struct OAuthBearerToken {
   std::string md_principal_name;
 };
 
+// The templates below only bind a provider's type to the code that follows, which does not depend
+// on it (and is compiled once, by src/rdkafka.cpp, in the compiled mode: mskiam/config.hpp).
 namespace detail {
 
-inline std::int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// A token in librdkafka's terms, checked for what librdkafka would refuse: an expiry that is not
+// in the future of the wall clock librdkafka compares it with. librdkafka asks again at 80% of
+// md_lifetime_ms and at no other time, so when the token carries refresh_at the lifetime reported
+// brings the next call to that time (at least a second away); the token itself stays valid until
+// its real expiry for re-authentication. Throws mskiam::Error (source `rdkafka`).
+OAuthBearerToken to_oauthbearer(const AuthToken& token);
 
-// Asks the provider for a token and checks what librdkafka would refuse: an expiry that is not
-// in the future of the wall clock librdkafka compares it with.
 template <class Provider>
 OAuthBearerToken fetch_token(Provider& provider) {
-  const AuthToken token = provider.token();
-  OAuthBearerToken out;
-  const std::int64_t now_ms = wall_clock_ms();
-  out.md_lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           token.expires_at.time_since_epoch())
-                           .count();
-  if (token.refresh_at) {
-    // librdkafka asks again at 80% of md_lifetime_ms and at no other time: report a lifetime
-    // that brings the next call to the provider's refresh (or retry) time, at least a second
-    // away. The token stays valid until its real expiry for re-authentication.
-    const std::int64_t refresh_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        token.refresh_at->time_since_epoch())
-                                        .count();
-    const std::int64_t wait_ms = std::max<std::int64_t>(refresh_ms - now_ms, min_refresh_wait_ms);
-    out.md_lifetime_ms = std::min(out.md_lifetime_ms, now_ms + wait_ms * 5 / 4);
-  }
-  if (out.md_lifetime_ms <= now_ms)
-    throw Error(ErrorKind::expired, std::string(adapter_source),
-                "the provider returned a token that expires at " +
-                    mskiam::detail::iso8601(token.expires_at) +
-                    ", not in the future of this machine's clock");
-  out.value = token.value;
-  out.md_principal_name = token.principal;
-  return out;
+  return to_oauthbearer(provider.token());
 }
 
-// Calls `fetch` and reports to librdkafka through the two hooks. Never throws: this runs on
-// librdkafka's threads, and every request must end in set_token or set_token_failure or the
-// client never asks again.
-template <class Fetch, class SetToken, class SetFailure>
-void deliver(Fetch&& fetch, SetToken&& set_token, SetFailure&& set_failure) noexcept {
-  try {
-    OAuthBearerToken token = fetch();
-    const std::string refused = set_token(token);
-    mskiam::detail::cleanse(token.value);
-    if (refused.empty()) return;
-    set_failure("mskiam: librdkafka refused the token: " + refused);
-  } catch (const std::exception& e) {
-    try {
-      set_failure(std::string("mskiam: ") + e.what());
-    } catch (...) {
-      set_failure("mskiam: token refresh failed");
-    }
-  } catch (...) {
-    set_failure("mskiam: token refresh failed");
-  }
+// A provider behind a pointer: what librdkafka's callbacks, which know no types, hold.
+using FetchToken = OAuthBearerToken (*)(void* provider);
+template <class Provider>
+OAuthBearerToken fetch_token_of(void* provider) {
+  return fetch_token(*static_cast<Provider*>(provider));
 }
 
-// The C API has no per-callback opaque (the application's conf opaque stays the application's),
-// so the provider of each client is found by its rd_kafka_t*, registered by an on_new
-// interceptor. One Binding per attach(), shared by the conf, its copies and the client made from
-// it, freed when the last of them is destroyed.
-struct Binding {
-  void* provider;
-  OAuthBearerToken (*fetch)(void*);
-  int references = 1;
-};
+// Asks `fetch(provider)` for a token and hands it to the client with set_token, or reports the
+// failure with set_token_failure. Never throws: this runs on librdkafka's threads, and every
+// request must end in one of the two or the client never asks again. librdkafka's own error
+// text is never passed on (it may quote the token).
+void deliver(rd_kafka_t* rk, FetchToken fetch, void* provider) noexcept;
+void deliver(RdKafka::Handle* handle, FetchToken fetch, void* provider) noexcept;
 
-inline std::mutex& registry_mutex() {
-  static std::mutex m;
-  return m;
-}
-
-inline std::unordered_map<const rd_kafka_t*, Binding*>& registry() {
-  static std::unordered_map<const rd_kafka_t*, Binding*> clients;
-  return clients;
-}
-
-inline void release(Binding* binding) {
-  bool last = false;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    last = --binding->references == 0;
-  }
-  if (last) delete binding;
-}
-
-inline Binding* find(const rd_kafka_t* rk) {
-  std::lock_guard<std::mutex> lock(registry_mutex());
-  auto it = registry().find(rk);
-  return it == registry().end() ? nullptr : it->second;
-}
-
-inline void c_refresh(rd_kafka_t* rk, const char*, void*) {
-  Binding* binding = find(rk);
-  auto fail = [rk](const std::string& text) {
-    rd_kafka_oauthbearer_set_token_failure(rk, text.c_str());
-  };
-  if (binding == nullptr) {
-    fail("mskiam: no token provider is attached to this client");
-    return;
-  }
-  deliver([binding] { return binding->fetch(binding->provider); },
-          [rk](const OAuthBearerToken& t) -> std::string {
-            char errstr[512] = {};
-            const rd_kafka_resp_err_t err =
-                rd_kafka_oauthbearer_set_token(rk, t.value.c_str(), t.md_lifetime_ms,
-                                               t.md_principal_name.c_str(), nullptr, 0, errstr,
-                                               sizeof errstr);
-            // librdkafka's own message may quote the token: name the error, never repeat it.
-            mskiam::detail::cleanse(errstr, sizeof errstr);
-            return err == RD_KAFKA_RESP_ERR_NO_ERROR ? std::string() : rd_kafka_err2name(err);
-          },
-          fail);
-}
-
-inline rd_kafka_resp_err_t on_destroy(rd_kafka_t* rk, void* ic_opaque) {
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    registry().erase(rk);
-  }
-  release(static_cast<Binding*>(ic_opaque));
-  return RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
-inline rd_kafka_resp_err_t on_new(rd_kafka_t* rk, const rd_kafka_conf_t*, void* ic_opaque, char*,
-                                  size_t) {
-  auto* binding = static_cast<Binding*>(ic_opaque);
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    registry()[rk] = binding;
-    ++binding->references;
-  }
-  return rd_kafka_interceptor_add_on_destroy(rk, interceptor_name, &on_destroy, binding);
-}
-
-inline rd_kafka_resp_err_t on_conf_destroy(void* ic_opaque) {
-  release(static_cast<Binding*>(ic_opaque));
-  return RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
-inline rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, Binding* binding);
-
-inline rd_kafka_resp_err_t on_conf_dup(rd_kafka_conf_t* new_conf, const rd_kafka_conf_t*, size_t,
-                                       const char**, void* ic_opaque) {
-  auto* binding = static_cast<Binding*>(ic_opaque);
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    ++binding->references;
-  }
-  return add_interceptors(new_conf, binding);
-}
-
-// on_new first: it is the only one of the three whose names librdkafka keeps unique, so a
-// second attach() to one conf fails there, before anything refers to the new binding.
-inline rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, Binding* binding) {
-  rd_kafka_resp_err_t err =
-      rd_kafka_conf_interceptor_add_on_new(conf, interceptor_name, &on_new, binding);
-  if (err) return err;
-  err = rd_kafka_conf_interceptor_add_on_conf_dup(conf, interceptor_name, &on_conf_dup, binding);
-  if (err) return err;
-  return rd_kafka_conf_interceptor_add_on_conf_destroy(conf, interceptor_name, &on_conf_destroy,
-                                                       binding);
-}
-
-inline void require_oauthbearer_support() {
-  char features[512] = {};
-  size_t size = sizeof features;
-  rd_kafka_conf_t* probe = rd_kafka_conf_new();
-  const bool ok = rd_kafka_conf_get(probe, "builtin.features", features, &size) == RD_KAFKA_CONF_OK &&
-                  std::strstr(features, "sasl_oauthbearer") != nullptr;
-  rd_kafka_conf_destroy(probe);
-  if (!ok)
-    throw Error(ErrorKind::not_configured, std::string(adapter_source),
-                std::string("this librdkafka (") + rd_kafka_version_str() +
-                    ") is built without SASL/OAUTHBEARER (builtin.features: " + features + ")");
-}
-
-inline void set_or_throw(rd_kafka_conf_t* conf, const char* name, const char* value) {
-  char errstr[512] = {};
-  if (rd_kafka_conf_set(conf, name, value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
-    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
-                std::string("cannot set ") + name + ": " + errstr);
-}
+// attach() without the provider's type: `fetch(provider)` serves every client made from `conf`.
+void attach(rd_kafka_conf_t* conf, FetchToken fetch, void* provider);
+void attach(RdKafka::Conf& conf, RdKafka::OAuthBearerTokenRefreshCb* callback);
 
 template <class T, class = void>
 struct has_modern_fields : std::false_type {};
@@ -255,36 +98,11 @@ struct has_modern_fields<
 // has a provider attached. The application's opaque is left alone.
 template <class Provider>
 void attach(rd_kafka_conf_t* conf, Provider& provider) {
-  detail::require_oauthbearer_support();
-  detail::set_or_throw(conf, "sasl.mechanisms", "OAUTHBEARER");
-  auto* binding = new detail::Binding{
-      &provider, [](void* p) { return detail::fetch_token(*static_cast<Provider*>(p)); }, 1};
-  // From here on the conf owns the binding: its on_conf_destroy releases it.
-  const rd_kafka_resp_err_t err = detail::add_interceptors(conf, binding);
-  if (err) {
-    if (err == RD_KAFKA_RESP_ERR__CONFLICT) {
-      // on_new conflicted, so nothing refers to this binding: free it here.
-      delete binding;
-      throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
-                  "a token provider is already attached to this configuration");
-    }
-    throw Error(ErrorKind::internal, std::string(adapter_source),
-                std::string("cannot register interceptors: ") + rd_kafka_err2str(err));
-  }
-  rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, &detail::c_refresh);
-  rd_kafka_conf_enable_sasl_queue(conf, 1);
+  detail::attach(conf, &detail::fetch_token_of<Provider>, &provider);
 }
 
 // C API. After rd_kafka_new: serve the refresh callback on librdkafka's background thread.
-inline void start(rd_kafka_t* rk) {
-  if (rd_kafka_error_t* error = rd_kafka_sasl_background_callbacks_enable(rk)) {
-    const std::string text = rd_kafka_error_string(error);
-    rd_kafka_error_destroy(error);
-    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
-                "cannot enable SASL background callbacks (was attach() called on the "
-                "configuration?): " + text);
-  }
-}
+void start(rd_kafka_t* rk);
 
 // C++ API: an RdKafka::OAuthBearerTokenRefreshCb over any provider. It holds a reference; keep
 // it and the provider alive as long as the client.
@@ -294,15 +112,7 @@ class RefreshCallback : public RdKafka::OAuthBearerTokenRefreshCb {
   explicit RefreshCallback(Provider& provider) : provider_(provider) {}
 
   void oauthbearer_token_refresh_cb(RdKafka::Handle* handle, const std::string&) override {
-    detail::deliver([this] { return detail::fetch_token(provider_); },
-                    [handle](const OAuthBearerToken& t) -> std::string {
-                      std::string errstr;
-                      const RdKafka::ErrorCode err = handle->oauthbearer_set_token(
-                          t.value, t.md_lifetime_ms, t.md_principal_name, {}, errstr);
-                      mskiam::detail::cleanse(errstr);
-                      return err == RdKafka::ERR_NO_ERROR ? std::string() : RdKafka::err2str(err);
-                    },
-                    [handle](const std::string& text) { handle->oauthbearer_set_token_failure(text); });
+    detail::deliver(handle, &detail::fetch_token_of<Provider>, &provider_);
   }
 
   Provider& provider() noexcept { return provider_; }
@@ -315,25 +125,11 @@ class RefreshCallback : public RdKafka::OAuthBearerTokenRefreshCb {
 // the callback, and routes SASL callbacks to their own queue.
 template <class Provider>
 void attach(RdKafka::Conf& conf, RefreshCallback<Provider>& callback) {
-  detail::require_oauthbearer_support();
-  std::string errstr;
-  if (conf.set("sasl.mechanisms", "OAUTHBEARER", errstr) != RdKafka::Conf::CONF_OK ||
-      conf.set("oauthbearer_token_refresh_cb", &callback, errstr) != RdKafka::Conf::CONF_OK ||
-      conf.enable_sasl_queue(true, errstr) != RdKafka::Conf::CONF_OK)
-    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
-                "cannot configure OAUTHBEARER: " + errstr);
+  detail::attach(conf, &callback);
 }
 
 // C++ API. After the client is created: serve the callback on librdkafka's background thread.
-inline void start(RdKafka::Handle& handle) {
-  if (RdKafka::Error* error = handle.sasl_background_callbacks_enable()) {
-    const std::string text = error->str();
-    delete error;
-    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
-                "cannot enable SASL background callbacks (was attach() called on the "
-                "configuration?): " + text);
-  }
-}
+void start(RdKafka::Handle& handle);
 
 // Wrappers that take a token struct from a callback: returns OAuthBearerToken, or any struct with
 // modern-cpp-kafka's fields (`value`, `mdLifetime` as a duration since the epoch,
@@ -361,15 +157,9 @@ Token oauthbearer_token(Provider& provider) {
 // (rd_kafka_log_print to stderr by default, or rd_kafka_log_syslog), facility MSKIAM:
 //   %6|1700000000.123|MSKIAM|| credentials_fetched source=web_identity principal=arn:...
 // Pass it as ProviderOptions::on_event.
-inline EventHandler librdkafka_log_events(
+EventHandler librdkafka_log_events(
     Severity max = Severity::info,
-    void (*printer)(const rd_kafka_t*, int, const char*, const char*) = &rd_kafka_log_print) {
-  return [max, printer](const Event& e) {
-    const int level = static_cast<int>(severity(e.type));
-    if (level > static_cast<int>(max)) return;
-    printer(nullptr, level, "MSKIAM", describe(e).c_str());
-  };
-}
+    void (*printer)(const rd_kafka_t*, int, const char*, const char*) = &rd_kafka_log_print);
 
 // For error_cb: the broker refused a re-authentication because the principal changed. Expected
 // and recoverable in the principal-tolerant mode: librdkafka reconnects and authenticates afresh
@@ -386,3 +176,271 @@ inline bool is_token_failure(std::string_view error_text) noexcept {
 
 }  // namespace rdkafka
 MSKIAM_END_NAMESPACE
+
+#if MSKIAM_RDKAFKA_DEFINITIONS
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "mskiam/credentials.hpp"
+#include "mskiam/detail/time.hpp"
+#include "mskiam/error.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+namespace rdkafka {
+namespace detail {
+
+MSKIAM_INLINE OAuthBearerToken to_oauthbearer(const AuthToken& token) {
+  OAuthBearerToken out;
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  out.md_lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           token.expires_at.time_since_epoch())
+                           .count();
+  if (token.refresh_at) {
+    const std::int64_t refresh_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        token.refresh_at->time_since_epoch())
+                                        .count();
+    const std::int64_t wait_ms = std::max<std::int64_t>(refresh_ms - now_ms, min_refresh_wait_ms);
+    out.md_lifetime_ms = std::min(out.md_lifetime_ms, now_ms + wait_ms * 5 / 4);
+  }
+  if (out.md_lifetime_ms <= now_ms)
+    throw Error(ErrorKind::expired, std::string(adapter_source),
+                "the provider returned a token that expires at " +
+                    mskiam::detail::iso8601(token.expires_at) +
+                    ", not in the future of this machine's clock");
+  out.value = token.value;
+  out.md_principal_name = token.principal;
+  return out;
+}
+
+// Calls `fetch` and reports through the two hooks; `set_token` returns librdkafka's refusal, if any.
+template <class SetToken, class SetFailure>
+void deliver_with(FetchToken fetch, void* provider, SetToken&& set_token,
+                  SetFailure&& set_failure) noexcept {
+  try {
+    OAuthBearerToken token = fetch(provider);
+    const std::string refused = set_token(token);
+    mskiam::detail::cleanse(token.value);
+    if (refused.empty()) return;
+    set_failure("mskiam: librdkafka refused the token: " + refused);
+  } catch (const std::exception& e) {
+    try {
+      set_failure(std::string("mskiam: ") + e.what());
+    } catch (...) {
+      set_failure("mskiam: token refresh failed");
+    }
+  } catch (...) {
+    set_failure("mskiam: token refresh failed");
+  }
+}
+
+MSKIAM_INLINE void deliver(rd_kafka_t* rk, FetchToken fetch, void* provider) noexcept {
+  deliver_with(
+      fetch, provider,
+      [rk](const OAuthBearerToken& t) -> std::string {
+        char errstr[512] = {};
+        const rd_kafka_resp_err_t err =
+            rd_kafka_oauthbearer_set_token(rk, t.value.c_str(), t.md_lifetime_ms,
+                                           t.md_principal_name.c_str(), nullptr, 0, errstr,
+                                           sizeof errstr);
+        mskiam::detail::cleanse(errstr, sizeof errstr);
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR ? std::string() : rd_kafka_err2name(err);
+      },
+      [rk](const std::string& text) { rd_kafka_oauthbearer_set_token_failure(rk, text.c_str()); });
+}
+
+MSKIAM_INLINE void deliver(RdKafka::Handle* handle, FetchToken fetch, void* provider) noexcept {
+  deliver_with(
+      fetch, provider,
+      [handle](const OAuthBearerToken& t) -> std::string {
+        std::string errstr;
+        const RdKafka::ErrorCode err = handle->oauthbearer_set_token(
+            t.value, t.md_lifetime_ms, t.md_principal_name, {}, errstr);
+        mskiam::detail::cleanse(errstr);
+        return err == RdKafka::ERR_NO_ERROR ? std::string() : RdKafka::err2str(err);
+      },
+      [handle](const std::string& text) { handle->oauthbearer_set_token_failure(text); });
+}
+
+// The C API has no per-callback opaque (the application's conf opaque stays the application's),
+// so the provider of each client is found by its rd_kafka_t*, registered by an on_new
+// interceptor. One Binding per attach(), shared by the conf, its copies and the client made from
+// it, freed when the last of them is destroyed.
+struct Binding {
+  void* provider;
+  FetchToken fetch;
+  int references = 1;
+};
+
+MSKIAM_INLINE std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+MSKIAM_INLINE std::unordered_map<const rd_kafka_t*, Binding*>& registry() {
+  static std::unordered_map<const rd_kafka_t*, Binding*> clients;
+  return clients;
+}
+
+MSKIAM_INLINE void release(Binding* binding) {
+  bool last = false;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    last = --binding->references == 0;
+  }
+  if (last) delete binding;
+}
+
+MSKIAM_INLINE Binding* find(const rd_kafka_t* rk) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = registry().find(rk);
+  return it == registry().end() ? nullptr : it->second;
+}
+
+MSKIAM_INLINE void c_refresh(rd_kafka_t* rk, const char*, void*) {
+  Binding* binding = find(rk);
+  if (binding == nullptr) {
+    rd_kafka_oauthbearer_set_token_failure(rk, "mskiam: no token provider is attached to this client");
+    return;
+  }
+  deliver(rk, binding->fetch, binding->provider);
+}
+
+MSKIAM_INLINE rd_kafka_resp_err_t on_destroy(rd_kafka_t* rk, void* ic_opaque) {
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry().erase(rk);
+  }
+  release(static_cast<Binding*>(ic_opaque));
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+MSKIAM_INLINE rd_kafka_resp_err_t on_new(rd_kafka_t* rk, const rd_kafka_conf_t*, void* ic_opaque,
+                                         char*, size_t) {
+  auto* binding = static_cast<Binding*>(ic_opaque);
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry()[rk] = binding;
+    ++binding->references;
+  }
+  return rd_kafka_interceptor_add_on_destroy(rk, interceptor_name, &on_destroy, binding);
+}
+
+MSKIAM_INLINE rd_kafka_resp_err_t on_conf_destroy(void* ic_opaque) {
+  release(static_cast<Binding*>(ic_opaque));
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+MSKIAM_INLINE rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, Binding* binding);
+
+MSKIAM_INLINE rd_kafka_resp_err_t on_conf_dup(rd_kafka_conf_t* new_conf, const rd_kafka_conf_t*,
+                                              size_t, const char**, void* ic_opaque) {
+  auto* binding = static_cast<Binding*>(ic_opaque);
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    ++binding->references;
+  }
+  return add_interceptors(new_conf, binding);
+}
+
+// on_new first: it is the only one of the three whose names librdkafka keeps unique, so a
+// second attach() to one conf fails there, before anything refers to the new binding.
+MSKIAM_INLINE rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, Binding* binding) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_conf_interceptor_add_on_new(conf, interceptor_name, &on_new, binding);
+  if (err) return err;
+  err = rd_kafka_conf_interceptor_add_on_conf_dup(conf, interceptor_name, &on_conf_dup, binding);
+  if (err) return err;
+  return rd_kafka_conf_interceptor_add_on_conf_destroy(conf, interceptor_name, &on_conf_destroy,
+                                                       binding);
+}
+
+MSKIAM_INLINE void require_oauthbearer_support() {
+  char features[512] = {};
+  size_t size = sizeof features;
+  rd_kafka_conf_t* probe = rd_kafka_conf_new();
+  const bool ok = rd_kafka_conf_get(probe, "builtin.features", features, &size) == RD_KAFKA_CONF_OK &&
+                  std::strstr(features, "sasl_oauthbearer") != nullptr;
+  rd_kafka_conf_destroy(probe);
+  if (!ok)
+    throw Error(ErrorKind::not_configured, std::string(adapter_source),
+                std::string("this librdkafka (") + rd_kafka_version_str() +
+                    ") is built without SASL/OAUTHBEARER (builtin.features: " + features + ")");
+}
+
+MSKIAM_INLINE void set_or_throw(rd_kafka_conf_t* conf, const char* name, const char* value) {
+  char errstr[512] = {};
+  if (rd_kafka_conf_set(conf, name, value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                std::string("cannot set ") + name + ": " + errstr);
+}
+
+MSKIAM_INLINE void attach(rd_kafka_conf_t* conf, FetchToken fetch, void* provider) {
+  require_oauthbearer_support();
+  set_or_throw(conf, "sasl.mechanisms", "OAUTHBEARER");
+  auto* binding = new Binding{provider, fetch, 1};
+  // From here on the conf owns the binding: its on_conf_destroy releases it.
+  const rd_kafka_resp_err_t err = add_interceptors(conf, binding);
+  if (err) {
+    if (err == RD_KAFKA_RESP_ERR__CONFLICT) {
+      // on_new conflicted, so nothing refers to this binding: free it here.
+      delete binding;
+      throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                  "a token provider is already attached to this configuration");
+    }
+    throw Error(ErrorKind::internal, std::string(adapter_source),
+                std::string("cannot register interceptors: ") + rd_kafka_err2str(err));
+  }
+  rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, &c_refresh);
+  rd_kafka_conf_enable_sasl_queue(conf, 1);
+}
+
+MSKIAM_INLINE void attach(RdKafka::Conf& conf, RdKafka::OAuthBearerTokenRefreshCb* callback) {
+  require_oauthbearer_support();
+  std::string errstr;
+  if (conf.set("sasl.mechanisms", "OAUTHBEARER", errstr) != RdKafka::Conf::CONF_OK ||
+      conf.set("oauthbearer_token_refresh_cb", callback, errstr) != RdKafka::Conf::CONF_OK ||
+      conf.enable_sasl_queue(true, errstr) != RdKafka::Conf::CONF_OK)
+    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                "cannot configure OAUTHBEARER: " + errstr);
+}
+
+}  // namespace detail
+
+MSKIAM_INLINE void start(rd_kafka_t* rk) {
+  if (rd_kafka_error_t* error = rd_kafka_sasl_background_callbacks_enable(rk)) {
+    const std::string text = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                "cannot enable SASL background callbacks (was attach() called on the "
+                "configuration?): " + text);
+  }
+}
+
+MSKIAM_INLINE void start(RdKafka::Handle& handle) {
+  if (RdKafka::Error* error = handle.sasl_background_callbacks_enable()) {
+    const std::string text = error->str();
+    delete error;
+    throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
+                "cannot enable SASL background callbacks (was attach() called on the "
+                "configuration?): " + text);
+  }
+}
+
+MSKIAM_INLINE EventHandler librdkafka_log_events(
+    Severity max, void (*printer)(const rd_kafka_t*, int, const char*, const char*)) {
+  return [max, printer](const Event& e) {
+    const int level = static_cast<int>(severity(e.type));
+    if (level > static_cast<int>(max)) return;
+    printer(nullptr, level, "MSKIAM", describe(e).c_str());
+  };
+}
+
+}  // namespace rdkafka
+MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_RDKAFKA_DEFINITIONS

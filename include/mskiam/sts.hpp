@@ -9,20 +9,15 @@
 #pragma once
 
 #include <chrono>
-#include <optional>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "mskiam/credentials.hpp"
-#include "mskiam/detail/encoding.hpp"
-#include "mskiam/detail/time.hpp"
-#include "mskiam/detail/xml.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
-#include "mskiam/policy.hpp"
-#include "mskiam/sigv4.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -71,16 +66,16 @@ struct WebIdentityRequest {
 // `https://sts-fips.<region>.<suffix>` with `fips`; GovCloud's regular endpoints are FIPS
 // already. `aws-global` is `https://sts.amazonaws.com`. Throws invalid_argument on a malformed
 // region.
-inline std::string sts_endpoint(std::string_view region, bool fips);
+std::string sts_endpoint(std::string_view region, bool fips);
 
 // The region STS calls go to: `configured` if not empty, else AWS_REGION, AWS_DEFAULT_REGION,
 // else us-east-1.
-inline std::string resolve_sts_region(std::string_view configured);
+std::string resolve_sts_region(std::string_view configured);
 
 // Checks made before any call; each throws Error(invalid_argument, source, ...).
-inline void validate_role_arn(std::string_view arn, std::string_view source);
-inline void validate_duration(std::chrono::seconds duration, std::string_view source);
-inline void validate_external_id(std::string_view external_id, std::string_view source);
+void validate_role_arn(std::string_view arn, std::string_view source);
+void validate_duration(std::chrono::seconds duration, std::string_view source);
+void validate_external_id(std::string_view external_id, std::string_view source);
 
 // Retries (StsOptions::retry) only what may pass: throttling codes, IDPCommunicationError,
 // 5xx answers, timeouts and transport errors. Never AccessDenied, ValidationError,
@@ -118,15 +113,37 @@ class StsClient {
   std::string path_ = "/";
 };
 
-// ---------------------------------------------------------------------------------------------
+namespace detail {
+// Wipes a string that held a secret (a request body, a response) when the scope ends.
+struct WipeOnExit {
+  std::string& text;
+  ~WipeOnExit();
+};
+}  // namespace detail
+
+MSKIAM_END_NAMESPACE
+
+#if MSKIAM_DEFINITIONS
+#include <optional>
+
+#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/time.hpp"
+#include "mskiam/detail/xml.hpp"
+#include "mskiam/policy.hpp"
+#include "mskiam/sigv4.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
 
-inline bool is_region_char(char c) noexcept {
+MSKIAM_INLINE WipeOnExit::~WipeOnExit() { cleanse(text); }
+
+MSKIAM_INLINE bool is_region_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-inline void validate_sts_region(std::string_view region) {
+MSKIAM_INLINE void validate_sts_region(std::string_view region) {
   bool ok = !region.empty() && region.size() <= 64 && region.front() != '-' && region.back() != '-';
   for (char c : region) ok = ok && is_region_char(c);
   if (!ok)
@@ -135,12 +152,12 @@ inline void validate_sts_region(std::string_view region) {
                     "\" is malformed: expected lower-case letters, digits and hyphens such as \"us-east-1\"");
 }
 
-inline bool starts_with(std::string_view s, std::string_view prefix) noexcept {
+MSKIAM_INLINE bool starts_with(std::string_view s, std::string_view prefix) noexcept {
   return s.substr(0, prefix.size()) == prefix;
 }
 
 // The DNS suffix of the region's partition (botocore data/partitions.json); `aws` otherwise.
-inline std::string_view sts_dns_suffix(std::string_view region) noexcept {
+MSKIAM_INLINE std::string_view sts_dns_suffix(std::string_view region) noexcept {
   if (starts_with(region, "cn-")) return "amazonaws.com.cn";
   if (starts_with(region, "us-isob-")) return "sc2s.sgov.gov";
   if (starts_with(region, "us-isof-")) return "csp.hci.ic.gov";
@@ -151,7 +168,7 @@ inline std::string_view sts_dns_suffix(std::string_view region) noexcept {
 }
 
 // STS error codes worth another attempt (botocore retries/standard.py, STS API reference).
-inline bool sts_retryable_code(std::string_view code) noexcept {
+MSKIAM_INLINE bool sts_retryable_code(std::string_view code) noexcept {
   static constexpr std::string_view codes[] = {
       "Throttling",          "ThrottlingException",       "ThrottledException",
       "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
@@ -164,18 +181,12 @@ inline bool sts_retryable_code(std::string_view code) noexcept {
 }
 
 // A service message as it may appear in ours: printable, bounded.
-inline std::string printable(std::string_view text, std::size_t max = 512) {
+MSKIAM_INLINE std::string printable(std::string_view text, std::size_t max = 512) {
   std::string out;
   for (char c : text.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
   if (text.size() > max) out += "...";
   return out;
 }
-
-// Wipes a string that held a secret (a request body, a response) when the scope ends.
-struct WipeOnExit {
-  std::string& text;
-  ~WipeOnExit() { cleanse(text); }
-};
 
 // The same for a request: its body (a web identity token) and headers (a session token).
 struct WipeRequestOnExit {
@@ -186,7 +197,7 @@ struct WipeRequestOnExit {
   }
 };
 
-inline void append_form(std::string& body, std::string_view name, std::string_view value) {
+MSKIAM_INLINE void append_form(std::string& body, std::string_view name, std::string_view value) {
   if (!body.empty()) body += '&';
   append_uri_encoded(body, name);
   body += '=';
@@ -195,7 +206,7 @@ inline void append_form(std::string& body, std::string_view name, std::string_vi
 
 // Credentials values never contain whitespace (base64 and key ids); the AWS documentation
 // samples wrap the session token over indented lines, so every whitespace character goes.
-inline std::string strip_space(std::string value) {
+MSKIAM_INLINE std::string strip_space(std::string value) {
   std::string out;
   out.reserve(value.size());
   for (char c : value)
@@ -206,7 +217,7 @@ inline std::string strip_space(std::string value) {
 
 // Credentials and AssumedRoleUser/Arn from `<Action>Result`. Messages name missing elements,
 // never values.
-inline Credentials parse_sts_credentials(std::string_view result, const std::string& what) {
+MSKIAM_INLINE Credentials parse_sts_credentials(std::string_view result, const std::string& what) {
   auto fail = [&](const std::string& why) {
     return Error(ErrorKind::bad_document, std::string(sts_source), what + ": " + why);
   };
@@ -238,7 +249,7 @@ struct StsErrorDocument {
   std::string code, message, request_id;
 };
 
-inline std::optional<StsErrorDocument> parse_sts_error(std::string_view body) {
+MSKIAM_INLINE std::optional<StsErrorDocument> parse_sts_error(std::string_view body) {
   const auto error = xml_element(body, "Error");
   if (!error) return std::nullopt;
   auto code = xml_text(*error, "Code");
@@ -251,7 +262,8 @@ inline std::optional<StsErrorDocument> parse_sts_error(std::string_view body) {
 }
 
 // The host and path of an endpoint URL: `http://127.0.0.1:8080/sts` -> `127.0.0.1:8080`, `/sts`.
-inline void split_endpoint(std::string_view url, std::string& base, std::string& host, std::string& path) {
+MSKIAM_INLINE void split_endpoint(std::string_view url, std::string& base, std::string& host,
+                                  std::string& path) {
   const std::size_t scheme = url.find("://");
   const std::string_view scheme_name = scheme == std::string_view::npos ? "" : url.substr(0, scheme);
   if (scheme_name != "https" && scheme_name != "http")
@@ -277,7 +289,7 @@ inline void split_endpoint(std::string_view url, std::string& base, std::string&
 
 }  // namespace detail
 
-inline std::string sts_endpoint(std::string_view region, bool fips) {
+MSKIAM_INLINE std::string sts_endpoint(std::string_view region, bool fips) {
   detail::validate_sts_region(region);
   if (region == "aws-global" && !fips) return "https://sts.amazonaws.com";
   const bool gov = detail::starts_with(region, "us-gov-");
@@ -286,7 +298,7 @@ inline std::string sts_endpoint(std::string_view region, bool fips) {
   return url;
 }
 
-inline std::string resolve_sts_region(std::string_view configured) {
+MSKIAM_INLINE std::string resolve_sts_region(std::string_view configured) {
   if (!configured.empty()) return std::string(configured);
   if (auto r = detail::getenv_nonempty(region_env)) return *r;
   if (auto r = detail::getenv_nonempty(default_region_env)) return *r;
@@ -294,7 +306,7 @@ inline std::string resolve_sts_region(std::string_view configured) {
 }
 
 // `arn:<partition>:iam::<12-digit account>:role/<path/name>`, 20-2048 characters.
-inline void validate_role_arn(std::string_view arn, std::string_view source) {
+MSKIAM_INLINE void validate_role_arn(std::string_view arn, std::string_view source) {
   auto fail = [&](const std::string& why) {
     return Error(ErrorKind::invalid_argument, std::string(source),
                  "role ARN \"" + detail::printable(arn, 256) + "\" is invalid: " + why);
@@ -323,7 +335,7 @@ inline void validate_role_arn(std::string_view arn, std::string_view source) {
     throw fail("expected arn:<partition>:iam::<12-digit account id>:role/<name>");
 }
 
-inline void validate_duration(std::chrono::seconds duration, std::string_view source) {
+MSKIAM_INLINE void validate_duration(std::chrono::seconds duration, std::string_view source) {
   if (duration < sts_min_duration || duration > sts_max_duration)
     throw Error(ErrorKind::invalid_argument, std::string(source),
                 "session duration " + std::to_string(duration.count()) +
@@ -331,7 +343,7 @@ inline void validate_duration(std::chrono::seconds duration, std::string_view so
 }
 
 // The value is not printed: some treat the external id as a shared secret.
-inline void validate_external_id(std::string_view external_id, std::string_view source) {
+MSKIAM_INLINE void validate_external_id(std::string_view external_id, std::string_view source) {
   bool ok = external_id.size() >= min_external_id && external_id.size() <= max_external_id;
   for (char c : external_id)
     ok = ok && (detail::is_session_name_char(c) || c == ':' || c == '/');
@@ -341,7 +353,7 @@ inline void validate_external_id(std::string_view external_id, std::string_view 
                 "+=,.@:/_-");
 }
 
-inline StsClient::StsClient(StsOptions options) : options_(std::move(options)) {
+MSKIAM_INLINE StsClient::StsClient(StsOptions options) : options_(std::move(options)) {
   region_ = resolve_sts_region(options_.region);
   detail::validate_sts_region(region_);
   signing_region_ = region_ == "aws-global" ? std::string(default_sts_region) : region_;
@@ -356,7 +368,8 @@ inline StsClient::StsClient(StsOptions options) : options_(std::move(options)) {
   if (path_ != "/") endpoint_ += path_;
 }
 
-inline Credentials StsClient::assume_role(const Credentials& base, const AssumeRoleRequest& request) {
+MSKIAM_INLINE Credentials StsClient::assume_role(const Credentials& base,
+                                               const AssumeRoleRequest& request) {
   validate_role_arn(request.role_arn, sts_source);
   validate_session_name(request.session_name, sts_source);
   validate_duration(request.duration, sts_source);
@@ -384,7 +397,8 @@ inline Credentials StsClient::assume_role(const Credentials& base, const AssumeR
   return c;
 }
 
-inline Credentials StsClient::assume_role_with_web_identity(const WebIdentityRequest& request) {
+MSKIAM_INLINE Credentials StsClient::assume_role_with_web_identity(
+    const WebIdentityRequest& request) {
   validate_role_arn(request.role_arn, sts_source);
   validate_session_name(request.session_name, sts_source);
   validate_duration(request.duration, sts_source);
@@ -413,7 +427,7 @@ inline Credentials StsClient::assume_role_with_web_identity(const WebIdentityReq
   return c;
 }
 
-inline std::string StsClient::get_caller_identity(const Credentials& credentials) {
+MSKIAM_INLINE std::string StsClient::get_caller_identity(const Credentials& credentials) {
   if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
     throw Error(ErrorKind::invalid_argument, std::string(sts_source),
                 "GetCallerIdentity: the credentials have no access key id or no secret access key");
@@ -430,7 +444,8 @@ inline std::string StsClient::get_caller_identity(const Credentials& credentials
   return std::move(*arn);
 }
 
-inline HttpRequest StsClient::build_request(const Call& call, const std::string& body) const {
+MSKIAM_INLINE HttpRequest StsClient::build_request(const Call& call,
+                                                  const std::string& body) const {
   HttpRequest r;
   r.source = std::string(sts_source);
   r.method = "POST";
@@ -456,22 +471,25 @@ inline HttpRequest StsClient::build_request(const Call& call, const std::string&
 }
 
 // One call with retries; returns the body of a 200 answer.
-inline std::string StsClient::perform(const Call& call) {
+MSKIAM_INLINE std::string StsClient::perform(const Call& call) {
   std::string body;
   detail::append_form(body, "Action", call.action);
   detail::append_form(body, "Version", sts_api_version);
   for (const auto& [name, value] : call.params) detail::append_form(body, name, value);
   const std::string what = call.subject.empty() ? call.action : call.action + " " + call.subject;
 
-  std::optional<bool> verdict;  // set by the attempt for the errors it builds itself
+  // Set by the attempt for the errors it builds itself (an enum: GCC 12 -O2 misreads an
+  // optional<bool> here as used uninitialized).
+  enum class Verdict { unset, retry, give_up } verdict = Verdict::unset;
+  const auto verdict_of = [](bool retry) { return retry ? Verdict::retry : Verdict::give_up; };
   auto attempt = [&]() -> std::string {
-    verdict.reset();
+    verdict = Verdict::unset;
     // Signed again at every attempt: X-Amz-Date must be current.
     HttpRequest request = build_request(call, body);
     detail::WipeRequestOnExit wipe_request{request};
     HttpResponse response = options_.transport(request);
     if (auto error = detail::parse_sts_error(response.body)) {
-      verdict = detail::sts_retryable_code(error->code) || response.status >= 500;
+      verdict = verdict_of(detail::sts_retryable_code(error->code) || response.status >= 500);
       std::string message = what + ": " + detail::printable(error->code, 128);
       if (!error->message.empty()) message += ": " + detail::printable(error->message);
       message += " (HTTP " + std::to_string(response.status);
@@ -480,14 +498,14 @@ inline std::string StsClient::perform(const Call& call) {
       throw Error(ErrorKind::service_error, std::string(sts_source), message, error->code);
     }
     if (response.status != 200) {
-      verdict = response.status >= 500 || response.status == 429;
+      verdict = verdict_of(response.status >= 500 || response.status == 429);
       throw Error(ErrorKind::http_status, std::string(sts_source),
                   what + ": HTTP " + std::to_string(response.status) + " from " + request.url +
                       " without an STS error document",
                   std::to_string(response.status));
     }
     if (!detail::xml_element(response.body, call.action + "Response")) {
-      verdict = false;
+      verdict = Verdict::give_up;
       detail::cleanse(response.body);
       throw Error(ErrorKind::bad_document, std::string(sts_source),
                   what + ": the response (HTTP 200) is not a complete <" + call.action +
@@ -496,7 +514,7 @@ inline std::string StsClient::perform(const Call& call) {
     return std::move(response.body);
   };
   auto retryable = [&](const Error& e) {
-    if (verdict) return *verdict;
+    if (verdict != Verdict::unset) return verdict == Verdict::retry;
     return e.kind() == ErrorKind::timeout || e.kind() == ErrorKind::transport;
   };
   detail::WipeOnExit wipe{body};
@@ -504,3 +522,4 @@ inline std::string StsClient::perform(const Call& call) {
 }
 
 MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

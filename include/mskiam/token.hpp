@@ -3,7 +3,6 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -39,15 +38,85 @@ struct AuthToken {
 };
 
 // `kafka.<region>.amazonaws.com`, or `.amazonaws.com.cn` for the China regions (`cn-*`).
-inline std::string msk_host(std::string_view region) {
+std::string msk_host(std::string_view region);
+
+// A region id is lower-case letters, digits and inner hyphens: `us-east-1`, `eu-isoe-west-1`.
+void validate_region(std::string_view region, std::string_view source);
+
+namespace detail {
+
+// Throws mskiam::Error (source `token`, invalid_argument) unless `host` looks like a host name
+// (letters, digits, `-`, `.`, `:`; at most 253 characters).
+void validate_host(std::string_view host);
+
+}  // namespace detail
+
+// Signs a token at `now`. X-Amz-Expires is the whole number of seconds of
+// min(options.lifetime, expiration - signing second), so the token never outlives its credentials,
+// and AuthToken::expires_at = signing second + X-Amz-Expires. Throws mskiam::Error (source `token`)
+// for empty keys, a bad region or host, a lifetime outside 1..900 s, and credentials that are
+// expired or expire within the signing second. `cache`, when given, keeps the derived signing key.
+AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
+                     std::chrono::system_clock::time_point now,
+                     sigv4::SigningKeyCache* cache = nullptr);
+
+// A token taken apart again: for `mskiam-token --decode`, tests and debugging.
+struct DecodedToken {
+  std::string host;
+  std::multimap<std::string, std::string> params;  // percent-decoded names and values
+  std::chrono::system_clock::time_point signed_at;
+  std::chrono::seconds lifetime{0};
+
+  std::optional<std::string> param(const std::string& name) const;
+  std::chrono::system_clock::time_point expires_at() const { return signed_at + lifetime; }
+
+  // The URL with X-Amz-Signature and X-Amz-Security-Token replaced by `<redacted>`.
+  std::string redacted_url() const;
+};
+
+// Parses a token. Throws mskiam::Error (source `token`, kind bad_document) when it is not a
+// base64url presigned URL with X-Amz-Date and X-Amz-Expires; does not verify the signature.
+DecodedToken decode_token(std::string_view token);
+
+MSKIAM_END_NAMESPACE
+
+#if MSKIAM_DEFINITIONS
+#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/time.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+
+namespace detail {
+
+MSKIAM_INLINE void validate_host(std::string_view host) {
+  bool ok = !host.empty() && host.size() <= 253;
+  for (char c : host)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '.' || c == ':');
+  if (!ok)
+    throw Error(ErrorKind::invalid_argument, std::string(token_source),
+                "host \"" + std::string(host) + "\" is not a host name");
+}
+
+// Appends `name=value` to a query, after an `&` unless it is empty; only the value is encoded.
+MSKIAM_INLINE void append_param(std::string& query, std::string_view name, std::string_view value) {
+  if (!query.empty()) query += '&';
+  query.append(name);
+  query += '=';
+  append_uri_encoded(query, value);
+}
+
+}  // namespace detail
+
+MSKIAM_INLINE std::string msk_host(std::string_view region) {
   std::string host = "kafka.";
   host.append(region).append(".amazonaws.com");
   if (region.substr(0, 3) == "cn-") host.append(".cn");
   return host;
 }
 
-// A region id is lower-case letters, digits and inner hyphens: `us-east-1`, `eu-isoe-west-1`.
-inline void validate_region(std::string_view region, std::string_view source) {
+MSKIAM_INLINE void validate_region(std::string_view region, std::string_view source) {
   if (region.empty())
     throw Error(ErrorKind::invalid_argument, std::string(source),
                 "region is empty; set TokenOptions::region (for example \"us-east-1\")");
@@ -63,140 +132,227 @@ inline void validate_region(std::string_view region, std::string_view source) {
 
 namespace detail {
 
-inline void validate_host(std::string_view host) {
-  bool ok = !host.empty() && host.size() <= 253;
-  for (char c : host)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '.' || c == ':');
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(token_source),
-                "host \"" + std::string(host) + "\" is not a host name");
+// Whether `memo` was built from these credentials, options and day (X-Amz-Date's first 8
+// characters). The session token is compared with memcmp, not in constant time: both sides are
+// the caller's own, and nothing outside the process chooses either.
+MSKIAM_INLINE bool presign_memo_matches(const PresignMemo& memo, const Credentials& credentials,
+                                        const TokenOptions& options, std::string_view date) {
+  return memo.valid && memo.date == date && memo.access_key_id == credentials.access_key_id &&
+         memo.region == options.region && memo.host_option == options.host &&
+         memo.user_agent_option == options.user_agent &&
+         memo.session_token.reveal() == credentials.session_token.reveal();
 }
 
-inline void append_param(std::string& query, std::string_view name, std::string_view value) {
-  if (!query.empty()) query += '&';
-  query.append(name);
-  query += '=';
-  append_uri_encoded(query, value);
+// Builds the parts of `memo` (see PresignMemo) for `host`, already validated, wiping the old
+// ones; and, when `remember` (a memo kept in a cache), what they were built from.
+MSKIAM_INLINE void build_presign_memo(PresignMemo& memo, const Credentials& credentials,
+                                      const TokenOptions& options, std::string_view date,
+                                      const std::string& host, bool remember) {
+  memo.clear();
+  memo.scope = sigv4::credential_scope(date, options.region, msk_signing_service);
+  // The parameters in canonical (sorted, encoded-name) order; the session token is signed.
+  // X-Amz-Credential is `<key id>/<scope>` encoded: the key id and the scope encoded, `/` as %2F.
+  auto param = [](std::string& out, std::string_view name_and_equals, std::string_view value) {
+    out.append(name_and_equals);
+    append_uri_encoded(out, value);
+  };
+  memo.head.assign("GET\n/\n");
+  param(memo.head, "Action=", msk_action);
+  param(memo.head, "&X-Amz-Algorithm=", sigv4::algorithm);
+  param(memo.head, "&X-Amz-Credential=", credentials.access_key_id);
+  memo.head.append("%2F");
+  append_uri_encoded(memo.head, memo.scope);
+  memo.head.append("&X-Amz-Date=");
+  memo.tail.reserve(credentials.session_token.size() * 3 + host.size() + 160);  // never grows
+  if (!credentials.session_token.empty())
+    param(memo.tail, "&X-Amz-Security-Token=", credentials.session_token.reveal());
+  memo.tail.append("&X-Amz-SignedHeaders=host");
+  memo.query_tail_size = memo.tail.size();
+  memo.tail.append("\nhost:").append(host).append("\n\nhost\n").append(sigv4::empty_payload_hash);
+  memo.url_prefix.assign("https://").append(host).append("/?");
+  memo.user_agent_param.clear();
+  // Unsigned, after the signature: the broker ignores it, operators see it in logs.
+  param(memo.user_agent_param, "&User-Agent=",
+        options.user_agent.empty() ? default_user_agent : options.user_agent);
+  // The URL's constant start, encoded once: whole 3-byte groups, and the bytes after them.
+  std::string url_head = memo.url_prefix;
+  url_head.append(memo.head, 6);  // after GET\n/\n
+  const std::size_t whole = url_head.size() / 3 * 3;
+  memo.url_head_base64.resize(base64url_size(whole));
+  Base64urlWriter head_writer(&memo.url_head_base64[0]);
+  head_writer.append(std::string_view(url_head).substr(0, whole));
+  head_writer.finish();
+  memo.url_head_rest.assign(url_head, whole);
+  if (remember) {
+    memo.date.assign(date);
+    memo.access_key_id = credentials.access_key_id;
+    memo.region = options.region;
+    memo.host_option = options.host;
+    memo.user_agent_option = options.user_agent;
+    memo.session_token = credentials.session_token;
+    memo.valid = true;
+  }
 }
 
 }  // namespace detail
 
-// Signs a token at `now`. X-Amz-Expires is the whole number of seconds of
-// min(options.lifetime, expiration - signing second), so the token never outlives its credentials,
-// and AuthToken::expires_at = signing second + X-Amz-Expires. Throws mskiam::Error (source `token`)
-// for empty keys, a bad region or host, a lifetime outside 1..900 s, and credentials that are
-// expired or expire within the signing second. `cache`, when given, keeps the derived signing key.
-inline AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
-                            std::chrono::system_clock::time_point now,
-                            sigv4::SigningKeyCache* cache = nullptr) {
+MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
+                                   std::chrono::system_clock::time_point now,
+                                   sigv4::SigningKeyCache* cache) {
   using std::chrono::seconds;
-  const std::string source(token_source);
   if (credentials.access_key_id.empty())
-    throw Error(ErrorKind::invalid_argument, source, "access key id is empty");
+    throw Error(ErrorKind::invalid_argument, std::string(token_source), "access key id is empty");
   if (credentials.secret_access_key.empty())
-    throw Error(ErrorKind::invalid_argument, source,
+    throw Error(ErrorKind::invalid_argument, std::string(token_source),
                 "secret access key is empty (access key id " + credentials.access_key_id + ")");
-  validate_region(options.region, token_source);
+
+  const auto signed_at = std::chrono::floor<seconds>(now);
+  char amz_date[detail::amz_date_size];
+  detail::write_amz_date(amz_date, signed_at);
+  const std::string_view date(amz_date, 8);
+
+  // A memo built from the same options was built after their region and host passed validation.
+  std::optional<detail::PresignMemo> own_memo;
+  detail::PresignMemo& memo = cache ? cache->presign_memo() : own_memo.emplace();
+  const bool memo_matches = detail::presign_memo_matches(memo, credentials, options, date);
+
+  if (!memo_matches) validate_region(options.region, token_source);
   if (options.lifetime < seconds(1) || options.lifetime > max_token_lifetime)
-    throw Error(ErrorKind::invalid_argument, source,
+    throw Error(ErrorKind::invalid_argument, std::string(token_source),
                 "token lifetime " + std::to_string(options.lifetime.count()) +
                     " s is outside 1..900 s");
 
-  const auto signed_at = std::chrono::floor<seconds>(now);
   seconds lifetime = options.lifetime;
   if (credentials.expiration) {
     if (*credentials.expiration <= now)
-      throw Error(ErrorKind::expired, source,
+      throw Error(ErrorKind::expired, std::string(token_source),
                   "credentials of access key id " + credentials.access_key_id + " expired at " +
                       detail::iso8601(*credentials.expiration) + " (now " + detail::iso8601(now) +
                       ")");
     const auto remaining = std::chrono::floor<seconds>(*credentials.expiration - signed_at);
     if (remaining < seconds(1))
-      throw Error(ErrorKind::expired, source,
+      throw Error(ErrorKind::expired, std::string(token_source),
                   "credentials of access key id " + credentials.access_key_id +
                       " expire within a second, at " + detail::iso8601(*credentials.expiration));
     if (remaining < lifetime) lifetime = remaining;
   }
 
-  std::string host = options.host.empty() ? msk_host(options.region) : options.host;
-  detail::validate_host(host);
-
-  const std::string amz_date = detail::amz_date(signed_at);
-  const std::string_view date = std::string_view(amz_date).substr(0, 8);
-  const std::string scope = sigv4::credential_scope(date, options.region, msk_signing_service);
-
-  // The parameters in canonical (sorted, encoded-name) order; the session token is signed.
-  std::string query;
-  query.reserve(512 + credentials.session_token.size() * 3);
-  detail::append_param(query, "Action", msk_action);
-  detail::append_param(query, "X-Amz-Algorithm", sigv4::algorithm);
-  detail::append_param(query, "X-Amz-Credential", credentials.access_key_id + "/" + scope);
-  detail::append_param(query, "X-Amz-Date", amz_date);
-  detail::append_param(query, "X-Amz-Expires", std::to_string(lifetime.count()));
-  if (!credentials.session_token.empty())
-    detail::append_param(query, "X-Amz-Security-Token", credentials.session_token.reveal());
-  detail::append_param(query, "X-Amz-SignedHeaders", "host");
-
-  const std::string canonical = sigv4::presign_canonical_request("/", query, host);
-  const std::string to_sign = sigv4::string_to_sign(amz_date, scope, canonical);
-  std::string sig;
-  if (cache) {
-    sig = sigv4::signature(cache->get(credentials, date, options.region, msk_signing_service),
-                           to_sign);
-  } else {
-    detail::Digest key =
-        sigv4::derive_signing_key(credentials.secret_access_key, date, options.region,
-                                  msk_signing_service);
-    sig = sigv4::signature(key, to_sign);
-    detail::cleanse(key.data(), key.size());
+  if (!memo_matches) {
+    const std::string host = options.host.empty() ? msk_host(options.region) : options.host;
+    detail::validate_host(host);
+    detail::build_presign_memo(memo, credentials, options, date, host, cache != nullptr);
   }
 
-  // Signature, then the unsigned User-Agent: the broker ignores it, operators see it in logs.
-  detail::append_param(query, "X-Amz-Signature", sig);
-  detail::append_param(query, "User-Agent",
-                       options.user_agent.empty() ? default_user_agent : options.user_agent);
-  std::string url;
-  url.reserve(host.size() + query.size() + 10);
-  url.append("https://").append(host).append("/?").append(query);
+  // <X-Amz-Date>&X-Amz-Expires=<N>: the part of the query that changes with every token.
+  constexpr std::string_view expires_name = "&X-Amz-Expires=";
+  char middle[detail::amz_date_size + expires_name.size() + 3];
+  std::size_t middle_size = 0;
+  auto put = [&middle, &middle_size](std::string_view part) {
+    for (char c : part) middle[middle_size++] = c;
+  };
+  put(std::string_view(amz_date, sizeof amz_date));
+  put(expires_name);
+  const auto expires = static_cast<unsigned>(lifetime.count());  // 1..900
+  if (expires >= 100) middle[middle_size++] = static_cast<char>('0' + expires / 100);
+  if (expires >= 10) middle[middle_size++] = static_cast<char>('0' + expires / 10 % 10);
+  middle[middle_size++] = static_cast<char>('0' + expires % 10);
+  const std::string_view varying(middle, middle_size);
 
+  // String to sign: algorithm, timestamp, scope, hex SHA-256 of the canonical request.
+  detail::Sha256Context& ctx = memo.context;
+  detail::Digest request_hash{};
+  ctx.init()
+      .update(memo.head.data(), memo.head.size())
+      .update(varying.data(), varying.size())
+      .update(memo.tail.data(), memo.tail.size())
+      .final(request_hash.data());
+  std::string_view scope = memo.scope;
+  char to_sign[sigv4::algorithm.size() + 1 + detail::amz_date_size + 1 + 128 + 1 + 64];
+  if (scope.size() > 128)  // region at most 64 characters: never
+    throw Error(ErrorKind::internal, std::string(token_source), "credential scope too long");
+  std::size_t to_sign_size = 0;
+  auto put_sign = [&to_sign, &to_sign_size](std::string_view part) {
+    for (char c : part) to_sign[to_sign_size++] = c;
+  };
+  put_sign(sigv4::algorithm);
+  put_sign("\n");
+  put_sign(std::string_view(amz_date, sizeof amz_date));
+  put_sign("\n");
+  put_sign(scope);
+  put_sign("\n");
+  detail::write_hex(to_sign + to_sign_size, request_hash.data(), request_hash.size());
+  to_sign_size += 2 * request_hash.size();
+  const std::string_view string_to_sign(to_sign, to_sign_size);
+
+  detail::Digest mac{};
+  if (cache) {
+    mac = detail::hmac_sha256(
+        cache->prepared(credentials, date, options.region, msk_signing_service), string_to_sign,
+        ctx);
+  } else {
+    detail::Digest key = sigv4::derive_signing_key(credentials.secret_access_key, date,
+                                                   options.region, msk_signing_service);
+    mac = detail::hmac_sha256(key, string_to_sign);
+    detail::cleanse(key.data(), key.size());
+  }
+  char signature[64];
+  detail::write_hex(signature, mac.data(), mac.size());
+  detail::cleanse(mac.data(), mac.size());
+
+  // The URL, base64url-encoded from its parts, most of them encoded beforehand (PresignMemo):
+  // no plain copy of it to wipe afterwards.
+  constexpr std::string_view signature_name = "&X-Amz-Signature=";
+  const std::string_view query_tail = std::string_view(memo.tail).substr(0, memo.query_tail_size);
+  const std::string_view sig(signature, sizeof signature);
+  const std::size_t url_size = memo.url_prefix.size() + memo.head.size() - 6 + varying.size() +
+                               query_tail.size() + signature_name.size() + sig.size() +
+                               memo.user_agent_param.size();
   AuthToken token;
-  token.value = detail::base64url_encode(url);
-  detail::cleanse(url);
-  detail::cleanse(query);
+  token.value.resize(detail::base64url_size(url_size));
+  detail::Base64urlWriter writer(&token.value[0]);
+  writer.append_encoded(memo.url_head_base64);
+  writer.append(memo.url_head_rest);
+  writer.append(varying);
+  // The query tail starts `k` bytes before the end of a 3-byte group (the tail is 25 bytes or
+  // more): those bytes complete the group, its whole groups from k on come encoded.
+  const std::size_t k = (3 - writer.carried()) % 3;
+  const std::size_t whole = (query_tail.size() - k) / 3 * 3;
+  std::string& encoded_tail = memo.tail_base64[k];
+  if (encoded_tail.empty() && whole != 0) {
+    encoded_tail.resize(detail::base64url_size(whole));
+    detail::Base64urlWriter tail_writer(&encoded_tail[0]);
+    tail_writer.append(query_tail.substr(k, whole));
+    tail_writer.finish();
+  }
+  writer.append(query_tail.substr(0, k));
+  writer.append_encoded(encoded_tail);
+  writer.append(query_tail.substr(k + whole));
+  writer.append(signature_name);
+  writer.append(sig);
+  writer.append(memo.user_agent_param);
+  writer.finish();
+  detail::cleanse(signature, sizeof signature);
   token.expires_at = signed_at + lifetime;
   token.principal = credentials.principal.empty() ? credentials.access_key_id : credentials.principal;
   return token;
 }
 
-// A token taken apart again: for `mskiam-token --decode`, tests and debugging.
-struct DecodedToken {
-  std::string host;
-  std::multimap<std::string, std::string> params;  // percent-decoded names and values
-  std::chrono::system_clock::time_point signed_at;
-  std::chrono::seconds lifetime{0};
+MSKIAM_INLINE std::optional<std::string> DecodedToken::param(const std::string& name) const {
+  auto it = params.find(name);
+  if (it == params.end()) return std::nullopt;
+  return it->second;
+}
 
-  std::optional<std::string> param(const std::string& name) const {
-    auto it = params.find(name);
-    if (it == params.end()) return std::nullopt;
-    return it->second;
+MSKIAM_INLINE std::string DecodedToken::redacted_url() const {
+  std::string query;
+  for (const auto& [name, value] : params) {
+    const bool secret = name == "X-Amz-Signature" || name == "X-Amz-Security-Token";
+    detail::append_param(query, name, secret ? std::string_view("<redacted>") : value);
   }
-  std::chrono::system_clock::time_point expires_at() const { return signed_at + lifetime; }
+  return "https://" + host + "/?" + query;
+}
 
-  // The URL with X-Amz-Signature and X-Amz-Security-Token replaced by `<redacted>`.
-  std::string redacted_url() const {
-    std::string query;
-    for (const auto& [name, value] : params) {
-      const bool secret = name == "X-Amz-Signature" || name == "X-Amz-Security-Token";
-      detail::append_param(query, name, secret ? std::string_view("<redacted>") : value);
-    }
-    return "https://" + host + "/?" + query;
-  }
-};
-
-// Parses a token. Throws mskiam::Error (source `token`, kind bad_document) when it is not a
-// base64url presigned URL with X-Amz-Date and X-Amz-Expires; does not verify the signature.
-inline DecodedToken decode_token(std::string_view token) {
+MSKIAM_INLINE DecodedToken decode_token(std::string_view token) {
   const std::string source(token_source);
   auto bad = [&](const std::string& why) { return Error(ErrorKind::bad_document, source, why); };
   std::optional<std::string> url = detail::base64url_decode(token);
@@ -238,3 +394,4 @@ inline DecodedToken decode_token(std::string_view token) {
 }
 
 MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

@@ -13,12 +13,3 @@
 // One number for comparisons: 10203 is 1.2.3.
 #define MSKIAM_VERSION \
   (MSKIAM_VERSION_MAJOR * 10000 + MSKIAM_VERSION_MINOR * 100 + MSKIAM_VERSION_PATCH)
-
-// Every public name lives in mskiam::v0 (inline), so that two major versions linked into one
-// program cannot silently mix their types.
-#define MSKIAM_BEGIN_NAMESPACE \
-  namespace mskiam {           \
-  inline namespace v0 {
-#define MSKIAM_END_NAMESPACE \
-  }                          \
-  }

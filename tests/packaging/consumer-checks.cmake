@@ -1,5 +1,5 @@
 # Included by the add_subdirectory and FetchContent consumers after mskiam is added: a subproject
-# gets mskiam's header-only targets and nothing else (no tests, no examples, no Catch2, no
+# gets mskiam's targets (mskiam::compiled only when asked for) and nothing else (no tests, no examples, no Catch2, no
 # compiled plugin), and the targets it gets match what was asked for.
 foreach(_unwanted mskiam-unit-tests mskiam-header-hygiene mskiam-random-tokens mskiam-token
                   mskiam_rdkafka_plugin)
@@ -12,6 +12,15 @@ if(MSKIAM_BUILD_TESTS OR MSKIAM_BUILD_EXAMPLES OR MSKIAM_BUILD_PLUGIN)
 endif()
 if(NOT TARGET mskiam::mskiam)
   message(FATAL_ERROR "mskiam::mskiam is missing")
+endif()
+if(MSKIAM_TEST_COMPILED AND NOT TARGET mskiam::compiled)
+  message(FATAL_ERROR "mskiam::compiled is missing (MSKIAM_COMPILED=${MSKIAM_COMPILED})")
+endif()
+if(MSKIAM_TEST_COMPILED AND MSKIAM_TEST_RDKAFKA AND NOT TARGET mskiam::rdkafka_compiled)
+  message(FATAL_ERROR "mskiam::rdkafka_compiled is missing (MSKIAM_COMPILED=${MSKIAM_COMPILED})")
+endif()
+if(NOT MSKIAM_TEST_COMPILED AND TARGET mskiam::compiled)
+  message(FATAL_ERROR "mskiam::compiled was made without MSKIAM_COMPILED=ON")
 endif()
 if(MSKIAM_TEST_RDKAFKA AND NOT TARGET mskiam::rdkafka)
   message(FATAL_ERROR "mskiam::rdkafka is missing (MSKIAM_RDKAFKA=${MSKIAM_RDKAFKA})")

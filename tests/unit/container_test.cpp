@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "mskiam/detail/time.hpp"
 #include "mskiam/sources/container.hpp"
 #include "support/aws_fakes.hpp"
 #include "support/local_endpoints_fixtures.hpp"

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "mskiam/detail/time.hpp"
 #include "mskiam/sources/environment.hpp"
 
 namespace {

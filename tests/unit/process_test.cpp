@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "mskiam/detail/time.hpp"
 #include "mskiam/sources/process.hpp"
 #include "support/local_endpoints_fixtures.hpp"
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "mskiam/detail/time.hpp"
 #include "mskiam/sigv4.hpp"
 #include "mskiam/sts.hpp"
 #include "support/aws_fakes.hpp"

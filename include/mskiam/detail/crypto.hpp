@@ -1,4 +1,5 @@
-// SHA-256 and HMAC-SHA256 through OpenSSL, and wiping memory that held a secret.
+// SHA-256 and HMAC-SHA256 through OpenSSL. Wiping memory that held a secret (detail::cleanse) is
+// declared with Secret, in mskiam/credentials.hpp.
 #pragma once
 
 #include <openssl/crypto.h>
@@ -9,25 +10,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 namespace detail {
 
 using Digest = std::array<unsigned char, 32>;
-
-inline void cleanse(void* data, std::size_t size) noexcept {
-  if (size != 0) OPENSSL_cleanse(data, size);
-}
-
-inline void cleanse(std::string& s) noexcept {
-  // Wipe the whole buffer, not only the current size: a shrunk string keeps old bytes behind it.
-  cleanse(&s[0], s.capacity());
-  s.clear();
-}
 
 // SHA-256, fetched once. OpenSSL 3 resolves EVP_sha256() in its provider store at every
 // EVP_Digest or HMAC call (a read lock, name comparisons, reference counting), and its HMAC()
@@ -59,6 +52,10 @@ class Sha256Context {
   ~Sha256Context() { EVP_MD_CTX_free(ctx_); }
 
   Sha256Context& init() { return check(EVP_DigestInit_ex(ctx_, sha256_method(), nullptr)); }
+  // Starts from a saved state instead of the initial one (an HmacKey's absorbed padded key).
+  Sha256Context& init_from(const EVP_MD_CTX* state) {
+    return check(EVP_MD_CTX_copy_ex(ctx_, state));
+  }
   Sha256Context& update(const void* data, std::size_t size) {
     return check(EVP_DigestUpdate(ctx_, data, size));
   }
@@ -112,15 +109,101 @@ inline Digest hmac_sha256(const Digest& key, std::string_view data) {
   return hmac_sha256(key.data(), key.size(), data);
 }
 
-inline void append_hex(std::string& out, const unsigned char* data, std::size_t size) {
+// An HMAC-SHA256 key made ready for many messages: the SHA-256 states after absorbing K ^ ipad
+// and K ^ opad, computed once. Each MAC then copies them instead of hashing the two padded
+// blocks again: two compressions and two inits fewer, for a key that signs many messages (the
+// SigV4 signing key, fixed for a day). The states are key material: the contexts are freed with
+// EVP_MD_CTX_free, which wipes them, on destruction and reset(). Not copyable; movable.
+// hmac_sha256(key, data) only reads the states: one HmacKey may sign from several threads at once,
+// as long as none of them assigns or resets it meanwhile.
+class HmacKey {
+ public:
+  HmacKey() noexcept = default;
+  HmacKey(const unsigned char* key, std::size_t key_size) {
+    constexpr std::size_t block_size = 64;
+    unsigned char block[block_size] = {};
+    struct Wipe {
+      unsigned char* block;
+      ~Wipe() { cleanse(block, block_size); }
+    } wipe{block};
+    if (key_size > block_size) {
+      Sha256Context().init().update(key, key_size).final(block);
+    } else if (key_size != 0) {
+      std::memcpy(block, key, key_size);
+    }
+    for (unsigned char& b : block) b ^= 0x36;
+    inner_ = absorbed(block, block_size);
+    for (unsigned char& b : block) b ^= 0x36 ^ 0x5c;
+    outer_ = absorbed(block, block_size);
+  }
+  explicit HmacKey(const Digest& key) : HmacKey(key.data(), key.size()) {}
+
+  HmacKey(const HmacKey&) = delete;
+  HmacKey& operator=(const HmacKey&) = delete;
+  HmacKey(HmacKey&& other) noexcept = default;
+  HmacKey& operator=(HmacKey&& other) noexcept = default;
+  ~HmacKey() = default;
+
+  bool empty() const noexcept { return inner_ == nullptr; }
+  void reset() noexcept {
+    inner_.reset();
+    outer_.reset();
+  }
+
+ private:
+  struct FreeContext {
+    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+  };
+  using ContextPtr = std::unique_ptr<EVP_MD_CTX, FreeContext>;
+
+  static ContextPtr absorbed(const unsigned char* block, std::size_t size) {
+    ContextPtr ctx(EVP_MD_CTX_new());
+    if (ctx == nullptr)
+      throw Error(ErrorKind::internal, "crypto", "OpenSSL EVP_MD_CTX_new failed");
+    if (EVP_DigestInit_ex(ctx.get(), sha256_method(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), block, size) != 1)
+      throw Error(ErrorKind::internal, "crypto", "OpenSSL SHA-256 failed");
+    return ctx;
+  }
+
+  ContextPtr inner_, outer_;
+
+  friend Digest hmac_sha256(const HmacKey& key, std::string_view data, Sha256Context& ctx);
+};
+
+// The same MAC as hmac_sha256(raw key, data), from the prepared states, hashed in `ctx` (a
+// caller that signs many messages keeps one context instead of allocating one per MAC).
+inline Digest hmac_sha256(const HmacKey& key, std::string_view data, Sha256Context& ctx) {
+  if (key.empty()) throw Error(ErrorKind::internal, "crypto", "HMAC key used before it was set");
+  Digest inner{};
+  struct Wipe {  // the inner hash is key material
+    Digest& inner;
+    ~Wipe() { cleanse(inner.data(), inner.size()); }
+  } wipe{inner};
+  ctx.init_from(key.inner_.get()).update(data.data(), data.size()).final(inner.data());
+  Digest out{};
+  ctx.init_from(key.outer_.get()).update(inner.data(), inner.size()).final(out.data());
+  return out;
+}
+
+inline Digest hmac_sha256(const HmacKey& key, std::string_view data) {
+  Sha256Context ctx;
+  return hmac_sha256(key, data, ctx);
+}
+
+// Lower-case hex of `size` bytes into out[0 .. 2 * size).
+inline void write_hex(char* out, const unsigned char* data, std::size_t size) noexcept {
   static constexpr char digits[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < size; ++i) {
+    *out++ = digits[data[i] >> 4];
+    *out++ = digits[data[i] & 0x0f];
+  }
+}
+
+inline void append_hex(std::string& out, const unsigned char* data, std::size_t size) {
   const std::size_t old = out.size();
   out.resize(old + 2 * size);
-  char* p = &out[old];
-  for (std::size_t i = 0; i < size; ++i) {
-    *p++ = digits[data[i] >> 4];
-    *p++ = digits[data[i] & 0x0f];
-  }
+  write_hex(&out[old], data, size);
 }
 
 inline std::string hex(const Digest& digest) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "mskiam/version.hpp"
+#include "mskiam/config.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 namespace detail {
@@ -91,28 +91,96 @@ inline void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
-// base64url (RFC 4648 §5) without `=` padding, as MSK expects the token.
-inline std::string base64url_encode(std::string_view in) {
+// base64url (RFC 4648 §5) without `=` padding, as MSK expects the token, of several pieces
+// written one after the other as if they were one string: sign_token encodes its URL from the
+// parts it keeps, without first copying them together. `out` must have room for
+// base64url_size(total size of the pieces). The up to two bytes carried from one piece to the
+// next are wiped by finish() (a token's URL holds its signature and session token).
+class Base64urlWriter {
+ public:
+  explicit Base64urlWriter(char* out) noexcept : p_(out) {}
+  Base64urlWriter(const Base64urlWriter&) = delete;
+  Base64urlWriter& operator=(const Base64urlWriter&) = delete;
+
+  void append(std::string_view in) noexcept {
+    std::size_t i = 0;
+    while (carried_ != 0 && carried_ < 3 && i < in.size()) carry_[carried_++] = byte(in, i++);
+    if (carried_ == 3) {
+      put(carry_[0], carry_[1], carry_[2]);
+      carried_ = 0;
+    }
+    if (carried_ != 0) return;  // `in` ended before a whole group
+    // Through a local pointer: a store through the member `p_` (a char*) could alias `p_` itself,
+    // and the compiler would reload it after every character.
+    char* p = p_;
+    const char* data = in.data();
+    for (; i + 3 <= in.size(); i += 3) {
+      const unsigned v = (byte(data, i) << 16) | (byte(data, i + 1) << 8) | byte(data, i + 2);
+      p[0] = alphabet[(v >> 18) & 63];
+      p[1] = alphabet[(v >> 12) & 63];
+      p[2] = alphabet[(v >> 6) & 63];
+      p[3] = alphabet[v & 63];
+      p += 4;
+    }
+    p_ = p;
+    while (i < in.size()) carry_[carried_++] = byte(in, i++);
+  }
+
+  // How many bytes wait for the rest of their 3-byte group (0, 1 or 2).
+  std::size_t carried() const noexcept { return carried_; }
+
+  // Appends output encoded beforehand (base64url of whole 3-byte groups): only when carried() is
+  // 0, where the encoding of what follows does not depend on what came before.
+  void append_encoded(std::string_view encoded) noexcept {
+    for (char c : encoded) *p_++ = c;
+  }
+
+  // Writes the last partial group; returns the end of the output.
+  char* finish() noexcept {
+    if (carried_ != 0) {
+      const unsigned v = (carry_[0] << 16) | (carried_ == 2 ? carry_[1] << 8 : 0u);
+      *p_++ = alphabet[(v >> 18) & 63];
+      *p_++ = alphabet[(v >> 12) & 63];
+      if (carried_ == 2) *p_++ = alphabet[(v >> 6) & 63];
+    }
+    volatile unsigned* wipe = carry_;
+    wipe[0] = wipe[1] = wipe[2] = 0;
+    carried_ = 0;
+    return p_;
+  }
+
+ private:
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  const std::size_t rest = in.size() % 3;
-  std::string out(in.size() / 3 * 4 + (rest == 0 ? 0 : rest + 1), '\0');
-  char* p = &out[0];
-  auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(in[k])); };
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    *p++ = alphabet[(v >> 18) & 63];
-    *p++ = alphabet[(v >> 12) & 63];
-    *p++ = alphabet[(v >> 6) & 63];
-    *p++ = alphabet[v & 63];
+  static unsigned byte(std::string_view in, std::size_t k) noexcept {
+    return static_cast<unsigned char>(in[k]);
   }
-  if (rest != 0) {
-    const unsigned v = (byte(i) << 16) | (rest == 2 ? byte(i + 1) << 8 : 0u);
-    *p++ = alphabet[(v >> 18) & 63];
-    *p++ = alphabet[(v >> 12) & 63];
-    if (rest == 2) *p++ = alphabet[(v >> 6) & 63];
+  static unsigned byte(const char* in, std::size_t k) noexcept {
+    return static_cast<unsigned char>(in[k]);
   }
+  void put(unsigned a, unsigned b, unsigned c) noexcept {
+    const unsigned v = (a << 16) | (b << 8) | c;
+    *p_++ = alphabet[(v >> 18) & 63];
+    *p_++ = alphabet[(v >> 12) & 63];
+    *p_++ = alphabet[(v >> 6) & 63];
+    *p_++ = alphabet[v & 63];
+  }
+
+  char* p_;
+  unsigned carry_[3] = {};
+  std::size_t carried_ = 0;
+};
+
+// The size of the unpadded base64url of `n` bytes.
+constexpr std::size_t base64url_size(std::size_t n) noexcept {
+  return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+}
+
+inline std::string base64url_encode(std::string_view in) {
+  std::string out(base64url_size(in.size()), '\0');
+  Base64urlWriter writer(&out[0]);
+  writer.append(in);
+  writer.finish();
   return out;
 }
 

@@ -3,12 +3,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "mskiam/version.hpp"
+#include "mskiam/config.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 namespace detail {
@@ -95,6 +96,29 @@ inline std::string format_utc(SysTime t, bool basic) {
   append_digits(out, c.second, 2);
   out += 'Z';
   return out;
+}
+
+// The length of a SigV4 `X-Amz-Date`.
+inline constexpr std::size_t amz_date_size = 16;
+
+// SigV4 `X-Amz-Date` into out[0 .. 16), sub-second part dropped: what amz_date() returns, with no
+// string to build (sign_token writes one per token). Years 0 to 9999.
+inline void write_amz_date(char* out, SysTime t) noexcept {
+  const CivilTime c = civil_from_seconds(to_unix_seconds(t));
+  auto two = [&out](unsigned v) {
+    *out++ = static_cast<char>('0' + v / 10);
+    *out++ = static_cast<char>('0' + v % 10);
+  };
+  const auto year = static_cast<unsigned>(c.year);
+  two(year / 100);
+  two(year % 100);
+  two(c.month);
+  two(c.day);
+  *out++ = 'T';
+  two(c.hour);
+  two(c.minute);
+  two(c.second);
+  *out = 'Z';
 }
 
 // SigV4 `X-Amz-Date`: 20240229T235959Z.

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "mskiam/detail/encoding.hpp"
-#include "mskiam/version.hpp"
+#include "mskiam/config.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 namespace detail {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "mskiam/credentials.hpp"
+#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -46,3 +47,5 @@ class AnySource {
 };
 
 MSKIAM_END_NAMESPACE
+
+MSKIAM_EXTERN_PROVIDER(AnySource)

@@ -17,7 +17,6 @@
 #pragma once
 
 #include <chrono>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +27,24 @@
 #include "mskiam/sts.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
+
+namespace detail {
+// The part of AssumeRole<Source> that does not depend on Source, compiled once.
+
+// Checks the role ARN, duration and external id; returns the resolved session name.
+MSKIAM_INLINE std::string prepare_assume_role(const std::string& role_arn,
+                                              const SessionName& session_name,
+                                              const std::string& external_id,
+                                              std::chrono::seconds duration);
+// The error of the base source, renamed to assume_role (kind and code kept).
+[[noreturn]] MSKIAM_INLINE void throw_assume_role_base_error(const Error& e,
+                                                             const std::string& role_arn,
+                                                             const std::string& base_name);
+// AssumeRole signed with `base`; errors name the session, the base key id and the base source.
+MSKIAM_INLINE Credentials assume_role_with(StsClient& sts, const Credentials& base,
+                                           const AssumeRoleRequest& request,
+                                           const std::string& base_name);
+}  // namespace detail
 
 template <class Source>
 class AssumeRole {
@@ -48,50 +65,11 @@ class AssumeRole {
 
   // Checks the role ARN, duration, external id and session name, and resolves the session name
   // (once). Throws invalid_argument before any call is made.
-  AssumeRole(Source base, Options options)
-      : base_(std::move(base)),
-        options_(std::move(options)),
-        session_name_(options_.session_name.resolve(std::nullopt, source)),
-        sts_(options_.sts) {
-    validate_role_arn(options_.role_arn, source);
-    validate_duration(options_.duration, source);
-    if (!options_.external_id.empty()) validate_external_id(options_.external_id, source);
-  }
+  AssumeRole(Source base, Options options);
 
   // Base credentials from the wrapped source (fetched again every time: they may have been
   // renewed), then AssumeRole signed with them.
-  Credentials fetch() {
-    Credentials base;
-    try {
-      base = base_.fetch();
-    } catch (const Error& e) {
-      throw Error(e.kind(), std::string(source),
-                  "base credentials for " + options_.role_arn + " from " + base_name() + ": " + e.what(),
-                  e.code());
-    }
-    // Known to be a chained role session: say so before STS answers ValidationError.
-    if (options_.duration > sts_max_chained_duration &&
-        base.principal.find(":assumed-role/") != std::string::npos)
-      throw Error(ErrorKind::invalid_argument, std::string(source),
-                  "duration " + std::to_string(options_.duration.count()) + " s for " + options_.role_arn +
-                      ": the base credentials are an assumed role (" + base.principal +
-                      ") and STS caps role chaining at 3600 s");
-    AssumeRoleRequest request;
-    request.role_arn = options_.role_arn;
-    request.session_name = session_name_;
-    request.external_id = options_.external_id;
-    request.duration = options_.duration;
-    try {
-      Credentials c = sts_.assume_role(base, request);
-      c.source = std::string(source);
-      return c;
-    } catch (const Error& e) {
-      throw Error(e.kind(), std::string(source),
-                  "session " + session_name_ + ", signed by " + base.access_key_id + " from " +
-                      base_name() + ": " + e.what(),
-                  e.code());
-    }
-  }
+  Credentials fetch();
 
   std::string_view name() const noexcept { return source; }
   const std::string& session_name() const noexcept { return session_name_; }
@@ -113,4 +91,79 @@ class AssumeRole {
   StsClient sts_;
 };
 
+template <class Source>
+AssumeRole<Source>::AssumeRole(Source base, Options options)
+    : base_(std::move(base)),
+      options_(std::move(options)),
+      session_name_(detail::prepare_assume_role(options_.role_arn, options_.session_name,
+                                                options_.external_id, options_.duration)),
+      sts_(options_.sts) {}
+
+template <class Source>
+Credentials AssumeRole<Source>::fetch() {
+  Credentials base;
+  try {
+    base = base_.fetch();
+  } catch (const Error& e) {
+    detail::throw_assume_role_base_error(e, options_.role_arn, base_name());
+  }
+  AssumeRoleRequest request;
+  request.role_arn = options_.role_arn;
+  request.session_name = session_name_;
+  request.external_id = options_.external_id;
+  request.duration = options_.duration;
+  return detail::assume_role_with(sts_, base, request, base_name());
+}
+
 MSKIAM_END_NAMESPACE
+
+#if MSKIAM_DEFINITIONS
+#include <optional>
+
+MSKIAM_BEGIN_NAMESPACE
+namespace detail {
+
+MSKIAM_INLINE std::string prepare_assume_role(const std::string& role_arn,
+                                              const SessionName& session_name,
+                                              const std::string& external_id,
+                                              std::chrono::seconds duration) {
+  constexpr std::string_view source = "assume_role";
+  std::string resolved = session_name.resolve(std::nullopt, source);
+  validate_role_arn(role_arn, source);
+  validate_duration(duration, source);
+  if (!external_id.empty()) validate_external_id(external_id, source);
+  return resolved;
+}
+
+MSKIAM_INLINE void throw_assume_role_base_error(const Error& e, const std::string& role_arn,
+                                                const std::string& base_name) {
+  throw Error(e.kind(), "assume_role",
+              "base credentials for " + role_arn + " from " + base_name + ": " + e.what(), e.code());
+}
+
+MSKIAM_INLINE Credentials assume_role_with(StsClient& sts, const Credentials& base,
+                                           const AssumeRoleRequest& request,
+                                           const std::string& base_name) {
+  const std::string source = "assume_role";
+  // Known to be a chained role session: say so before STS answers ValidationError.
+  if (request.duration > sts_max_chained_duration &&
+      base.principal.find(":assumed-role/") != std::string::npos)
+    throw Error(ErrorKind::invalid_argument, source,
+                "duration " + std::to_string(request.duration.count()) + " s for " +
+                    request.role_arn + ": the base credentials are an assumed role (" +
+                    base.principal + ") and STS caps role chaining at 3600 s");
+  try {
+    Credentials c = sts.assume_role(base, request);
+    c.source = source;
+    return c;
+  } catch (const Error& e) {
+    throw Error(e.kind(), source,
+                "session " + request.session_name + ", signed by " + base.access_key_id + " from " +
+                    base_name + ": " + e.what(),
+                e.code());
+  }
+}
+
+}  // namespace detail
+MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

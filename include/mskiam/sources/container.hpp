@@ -17,23 +17,15 @@
 // session name on top of this source when the principal must stay stable.
 #pragma once
 
-#include <arpa/inet.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstring>
-#include <optional>
+#include <cstddef>
 #include <string>
 #include <string_view>
-#include <utility>
 
 #include "mskiam/credentials.hpp"
-#include "mskiam/detail/credential_document.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
-#include "mskiam/policy.hpp"
+#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -81,8 +73,26 @@ class ContainerCredentials {
   std::string url_;
 };
 
-// ---------------------------------------------------------------------------------------------
-// Details.
+MSKIAM_END_NAMESPACE
+
+MSKIAM_EXTERN_PROVIDER(ContainerCredentials)
+
+#if MSKIAM_DEFINITIONS
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "mskiam/detail/credential_document.hpp"
+#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/json.hpp"
+#include "mskiam/policy.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
 
@@ -92,7 +102,7 @@ struct UrlParts {
   bool ipv6_literal = false;
 };
 
-inline std::string ascii_lower(std::string_view s) {
+MSKIAM_INLINE std::string ascii_lower(std::string_view s) {
   std::string out(s);
   for (char& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -100,7 +110,7 @@ inline std::string ascii_lower(std::string_view s) {
 }
 
 // Splits `scheme://[user@]host[:port]/...` just enough to check the scheme and the host.
-inline std::optional<UrlParts> split_url(std::string_view url) {
+MSKIAM_INLINE std::optional<UrlParts> split_url(std::string_view url) {
   const std::size_t colon = url.find("://");
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
   UrlParts parts;
@@ -131,7 +141,7 @@ inline std::optional<UrlParts> split_url(std::string_view url) {
 
 // Strict dotted quad: four decimal octets 0-255 without leading zeros (`0177.0.0.1` is octal to
 // some resolvers, so it is refused rather than guessed).
-inline std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
+MSKIAM_INLINE std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
   std::uint32_t address = 0;
   for (int part = 0; part < 4; ++part) {
     if (part > 0) {
@@ -150,7 +160,7 @@ inline std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
   return address;
 }
 
-inline bool is_allowed_container_host(const UrlParts& url) {
+MSKIAM_INLINE bool is_allowed_container_host(const UrlParts& url) {
   if (url.ipv6_literal) {
     if (url.host.find('%') != std::string::npos) return false;  // zone ids
     unsigned char a[16];
@@ -167,12 +177,12 @@ inline bool is_allowed_container_host(const UrlParts& url) {
          *v4 == 0xA9FEAA17u /* 169.254.170.23 */;
 }
 
-inline bool has_cr_or_lf(std::string_view s) noexcept {
+MSKIAM_INLINE bool has_cr_or_lf(std::string_view s) noexcept {
   return s.find_first_of("\r\n") != std::string_view::npos;
 }
 
 // Reads a whole small file; throws io naming the path (a path is not a secret, its content is).
-inline std::string read_small_file(const std::string& path, std::size_t limit,
+MSKIAM_INLINE std::string read_small_file(const std::string& path, std::size_t limit,
                                    std::string_view source, std::string_view what) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
@@ -204,7 +214,7 @@ inline std::string read_small_file(const std::string& path, std::size_t limit,
 
 // "HTTP 404 (Code \"X\")": the container endpoint's JSON error `Code` (or Go's lower-case
 // `code`) when it is a plain identifier; the body is never quoted otherwise.
-inline std::string describe_error_body(std::string_view body, std::string& code_out) {
+MSKIAM_INLINE std::string describe_error_body(std::string_view body, std::string& code_out) {
   try {
     const json::Value doc = json::parse(body, "", json::Limits{container_max_response_bytes, 4});
     const json::Value* code = doc.find("Code");
@@ -218,7 +228,7 @@ inline std::string describe_error_body(std::string_view body, std::string& code_
   return {};
 }
 
-inline bool retry_on_timeout_or_5xx(const Error& e) {
+MSKIAM_INLINE bool retry_on_timeout_or_5xx(const Error& e) {
   if (e.kind() == ErrorKind::timeout) return true;
   if (e.kind() != ErrorKind::http_status) return false;
   return e.code().size() == 3 && e.code()[0] == '5';
@@ -226,7 +236,8 @@ inline bool retry_on_timeout_or_5xx(const Error& e) {
 
 }  // namespace detail
 
-inline ContainerCredentials::ContainerCredentials(Options options) : options_(std::move(options)) {
+MSKIAM_INLINE ContainerCredentials::ContainerCredentials(Options options)
+    : options_(std::move(options)) {
   const std::string src(source);
   if (!options_.relative_uri.empty()) {
     // C++ SDK rule: the relative URI is a path; anything else could change the host.
@@ -263,7 +274,7 @@ inline ContainerCredentials::ContainerCredentials(Options options) : options_(st
                 std::string(container_authorization_token_env) + " contains a CR or LF character");
 }
 
-inline ContainerCredentials ContainerCredentials::from_environment(HttpTransport transport) {
+MSKIAM_INLINE ContainerCredentials ContainerCredentials::from_environment(HttpTransport transport) {
   Options o;
   if (auto v = detail::getenv_nonempty(container_relative_uri_env)) o.relative_uri = std::move(*v);
   if (auto v = detail::getenv_nonempty(container_full_uri_env)) o.full_uri = std::move(*v);
@@ -275,7 +286,7 @@ inline ContainerCredentials ContainerCredentials::from_environment(HttpTransport
   return ContainerCredentials(std::move(o));
 }
 
-inline Secret ContainerCredentials::authorization() const {
+MSKIAM_INLINE Secret ContainerCredentials::authorization() const {
   if (options_.authorization_token_file.empty()) return options_.authorization_token;
   const std::string& path = options_.authorization_token_file;
   Secret token = detail::read_small_file(path, container_max_token_file_bytes, source,
@@ -290,7 +301,7 @@ inline Secret ContainerCredentials::authorization() const {
   return token;
 }
 
-inline Credentials ContainerCredentials::fetch() {
+MSKIAM_INLINE Credentials ContainerCredentials::fetch() {
   const std::string src(source);
   // Re-read at every fetch: Kubernetes rotates the projected service-account token.
   const Secret token = authorization();
@@ -337,3 +348,4 @@ inline Credentials ContainerCredentials::fetch() {
 }
 
 MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

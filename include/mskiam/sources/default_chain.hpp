@@ -28,21 +28,16 @@
 #pragma once
 
 #include <cstddef>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/policy.hpp"
+#include "mskiam/provider.hpp"
 #include "mskiam/sources/any.hpp"
-#include "mskiam/sources/container.hpp"
-#include "mskiam/sources/environment.hpp"
-#include "mskiam/sources/imds.hpp"
 #include "mskiam/sources/profile.hpp"
 #include "mskiam/sources/web_identity.hpp"
 #include "mskiam/sts.hpp"
@@ -61,31 +56,19 @@ class DefaultChain {
   };
 
   // (Two constructors rather than `Options options = {}`: CWG 1397, see ProfileCredentials.)
-  DefaultChain() : DefaultChain(Options()) {}
-  explicit DefaultChain(Options options)
-      : options_(std::move(options)), profile_(profile_options(options_)) {}
+  DefaultChain();
+  explicit DefaultChain(Options options);
+  // Copyable and movable as its members are; defined with the rest so that a unit using
+  // DefaultChain does not compile the destruction of every member source.
+  DefaultChain(const DefaultChain& other);
+  DefaultChain(DefaultChain&& other) noexcept;
+  DefaultChain& operator=(const DefaultChain& other);
+  DefaultChain& operator=(DefaultChain&& other) noexcept;
+  ~DefaultChain();
 
   // Credentials.source is the answering member: environment, profile, web_identity, container
   // or imds.
-  Credentials fetch() {
-    if (pinned_) {
-      try {
-        return answer(*pinned_);
-      } catch (const Error& e) {
-        if (e.kind() != ErrorKind::not_configured) {
-          if (e.source() == source) throw;
-          throw Error(e.kind(), std::string(source),
-                      member_text(*pinned_, e) +
-                          " (the member that answered before; the chain "
-                          "does not switch to another one)",
-                      e.code());
-        }
-        pinned_.reset();  // its configuration is gone: look again
-        last_source_.clear();
-      }
-    }
-    return walk();
-  }
+  Credentials fetch();
 
   std::string_view name() const noexcept { return source; }
   // The member that answered last: empty before the first success.
@@ -96,125 +79,14 @@ class DefaultChain {
   static constexpr Member members[] = {Member::environment, Member::profile, Member::web_identity,
                                        Member::remote};
 
-  static ProfileCredentials::Options profile_options(const Options& o) {
-    ProfileCredentials::Options p;
-    p.profile = o.profile;
-    p.session_name = o.session_name;
-    p.sts = o.sts;
-    p.transport = o.transport;
-    return p;
-  }
-
-  static bool container_configured() {
-    // The variables ContainerCredentials reads (container.hpp).
-    return detail::getenv_nonempty(container_relative_uri_env) ||
-           detail::getenv_nonempty(container_full_uri_env);
-  }
-
-  std::string member_name(Member m) const {
-    switch (m) {
-      case Member::environment:
-        return "environment";
-      case Member::profile:
-        return "profile";
-      case Member::web_identity:
-        return "web_identity";
-      case Member::remote:
-        if (remote_) return std::string(remote_->name());
-        return container_configured() ? "container" : "imds";
-    }
-    return "unknown";
-  }
-
+  static ProfileCredentials::Options profile_options(const Options& o);
+  static bool container_configured();
+  std::string member_name(Member m) const;
   // "imds: timeout: ..." — the member's name, then its error (which names its own source).
-  std::string member_text(Member m, const Error& e) const {
-    const std::string name = member_name(m);
-    if (e.source() == name) return e.what();
-    return name + ": " + e.what();
-  }
-
-  Credentials answer(Member m) {
-    Credentials c;
-    switch (m) {
-      case Member::environment:
-        if (!options_.profile.empty())
-          throw Error(ErrorKind::not_configured, "environment",
-                      "skipped: a profile was named in DefaultChain::Options");
-        c = EnvironmentCredentials{}.fetch();
-        break;
-      case Member::profile:
-        c = profile_.fetch();
-        break;
-      case Member::web_identity:
-        if (!web_identity_)
-          web_identity_.emplace(WebIdentity::from_environment(options_.session_name, options_.sts));
-        c = web_identity_->fetch();
-        break;
-      case Member::remote:
-        if (!remote_) {
-          if (container_configured())
-            remote_.emplace(ContainerCredentials::from_environment(options_.transport));
-          else
-            remote_.emplace(InstanceMetadata::from_environment(options_.transport));
-        }
-        c = remote_->fetch();
-        break;
-    }
-    pinned_ = m;
-    last_source_ = member_name(m);
-    c.source = last_source_;
-    return c;
-  }
-
-  std::string not_tried(std::size_t from) const {
-    std::string text;
-    for (std::size_t i = from; i < std::size(members); ++i)
-      text += (text.empty() ? "" : ", ") + member_name(members[i]);
-    return text.empty() ? "" : "; not tried: " + text;
-  }
-
-  Credentials walk() {
-    std::string reasons;
-    const auto add = [&](const std::string& text) {
-      reasons += (reasons.empty() ? "" : "; ") + text;
-    };
-    bool all_not_configured = true;
-    ErrorKind last_kind = ErrorKind::not_configured;
-    std::string last_code;
-    for (std::size_t i = 0; i < std::size(members); ++i) {
-      const Member m = members[i];
-      try {
-        return answer(m);
-      } catch (const detail::ProfileWithoutCredentials& e) {
-        add("profile: not_configured: " + e.message());  // only `region` and such: move on
-      } catch (const Error& e) {
-        const bool explicit_profile =
-            m == Member::profile && profile_.profile_origin() != "default";
-        if (e.kind() == ErrorKind::not_configured && !explicit_profile) {
-          add(member_text(m, e));
-          continue;
-        }
-        if (m == Member::remote && member_name(m) == "imds") {  // the probe of last resort
-          add(member_text(m, e));
-          all_not_configured = all_not_configured && e.kind() == ErrorKind::not_configured;
-          last_kind = e.kind();
-          last_code = e.code();
-          continue;
-        }
-        add(member_text(m, e));
-        std::string text =
-            (e.kind() == ErrorKind::not_configured ? "no credentials: " : "") + reasons;
-        text += e.kind() == ErrorKind::not_configured
-                    ? " (the profile was named by " + profile_.profile_origin() +
-                          ", so the chain stops here"
-                    : " (configured but failed: the chain stops here";
-        text += not_tried(i + 1) + ")";
-        throw Error(e.kind(), std::string(source), text, e.code());
-      }
-    }
-    throw Error(all_not_configured ? ErrorKind::not_configured : last_kind, std::string(source),
-                "no credentials: " + reasons, all_not_configured ? std::string() : last_code);
-  }
+  std::string member_text(Member m, const Error& e) const;
+  Credentials answer(Member m);
+  std::string not_tried(std::size_t from) const;
+  Credentials walk();
 
   Options options_;
   ProfileCredentials profile_;
@@ -225,3 +97,181 @@ class DefaultChain {
 };
 
 MSKIAM_END_NAMESPACE
+
+MSKIAM_EXTERN_PROVIDER(DefaultChain)
+
+#if MSKIAM_DEFINITIONS
+#include <iterator>
+#include <type_traits>
+#include <utility>
+
+#include "mskiam/detail/profile_plan.hpp"
+#include "mskiam/sources/container.hpp"
+#include "mskiam/sources/environment.hpp"
+#include "mskiam/sources/imds.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
+
+MSKIAM_INLINE DefaultChain::DefaultChain() : DefaultChain(Options()) {}
+
+MSKIAM_INLINE DefaultChain::DefaultChain(Options options)
+    : options_(std::move(options)), profile_(profile_options(options_)) {}
+
+// The noexcept above is what the implicit moves would have: every member moves without throwing.
+static_assert(std::is_nothrow_move_constructible_v<DefaultChain::Options> &&
+                  std::is_nothrow_move_assignable_v<DefaultChain::Options> &&
+                  std::is_nothrow_move_constructible_v<ProfileCredentials> &&
+                  std::is_nothrow_move_assignable_v<ProfileCredentials> &&
+                  std::is_nothrow_move_constructible_v<std::optional<WebIdentity>> &&
+                  std::is_nothrow_move_assignable_v<std::optional<WebIdentity>> &&
+                  std::is_nothrow_move_constructible_v<std::optional<AnySource>> &&
+                  std::is_nothrow_move_assignable_v<std::optional<AnySource>>,
+              "DefaultChain's moves are declared noexcept");
+
+MSKIAM_INLINE DefaultChain::DefaultChain(const DefaultChain& other) = default;
+MSKIAM_INLINE DefaultChain::DefaultChain(DefaultChain&& other) noexcept = default;
+MSKIAM_INLINE DefaultChain& DefaultChain::operator=(const DefaultChain& other) = default;
+MSKIAM_INLINE DefaultChain& DefaultChain::operator=(DefaultChain&& other) noexcept = default;
+MSKIAM_INLINE DefaultChain::~DefaultChain() = default;
+
+MSKIAM_INLINE Credentials DefaultChain::fetch() {
+  if (pinned_) {
+    try {
+      return answer(*pinned_);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::not_configured) {
+        if (e.source() == source) throw;
+        throw Error(e.kind(), std::string(source),
+                    member_text(*pinned_, e) +
+                        " (the member that answered before; the chain "
+                        "does not switch to another one)",
+                    e.code());
+      }
+      pinned_.reset();  // its configuration is gone: look again
+      last_source_.clear();
+    }
+  }
+  return walk();
+}
+
+MSKIAM_INLINE ProfileCredentials::Options DefaultChain::profile_options(const Options& o) {
+  ProfileCredentials::Options p;
+  p.profile = o.profile;
+  p.session_name = o.session_name;
+  p.sts = o.sts;
+  p.transport = o.transport;
+  return p;
+}
+
+MSKIAM_INLINE bool DefaultChain::container_configured() {
+  // The variables ContainerCredentials reads (container.hpp).
+  return detail::getenv_nonempty(container_relative_uri_env) ||
+         detail::getenv_nonempty(container_full_uri_env);
+}
+
+MSKIAM_INLINE std::string DefaultChain::member_name(Member m) const {
+  switch (m) {
+    case Member::environment:
+      return "environment";
+    case Member::profile:
+      return "profile";
+    case Member::web_identity:
+      return "web_identity";
+    case Member::remote:
+      if (remote_) return std::string(remote_->name());
+      return container_configured() ? "container" : "imds";
+  }
+  return "unknown";
+}
+
+MSKIAM_INLINE std::string DefaultChain::member_text(Member m, const Error& e) const {
+  const std::string name = member_name(m);
+  if (e.source() == name) return e.what();
+  return name + ": " + e.what();
+}
+
+MSKIAM_INLINE Credentials DefaultChain::answer(Member m) {
+  Credentials c;
+  switch (m) {
+    case Member::environment:
+      if (!options_.profile.empty())
+        throw Error(ErrorKind::not_configured, "environment",
+                    "skipped: a profile was named in DefaultChain::Options");
+      c = EnvironmentCredentials{}.fetch();
+      break;
+    case Member::profile:
+      c = profile_.fetch();
+      break;
+    case Member::web_identity:
+      if (!web_identity_)
+        web_identity_.emplace(WebIdentity::from_environment(options_.session_name, options_.sts));
+      c = web_identity_->fetch();
+      break;
+    case Member::remote:
+      if (!remote_) {
+        if (container_configured())
+          remote_.emplace(ContainerCredentials::from_environment(options_.transport));
+        else
+          remote_.emplace(InstanceMetadata::from_environment(options_.transport));
+      }
+      c = remote_->fetch();
+      break;
+  }
+  pinned_ = m;
+  last_source_ = member_name(m);
+  c.source = last_source_;
+  return c;
+}
+
+MSKIAM_INLINE std::string DefaultChain::not_tried(std::size_t from) const {
+  std::string text;
+  for (std::size_t i = from; i < std::size(members); ++i)
+    text += (text.empty() ? "" : ", ") + member_name(members[i]);
+  return text.empty() ? "" : "; not tried: " + text;
+}
+
+MSKIAM_INLINE Credentials DefaultChain::walk() {
+  std::string reasons;
+  const auto add = [&](const std::string& text) {
+    reasons += (reasons.empty() ? "" : "; ") + text;
+  };
+  bool all_not_configured = true;
+  ErrorKind last_kind = ErrorKind::not_configured;
+  std::string last_code;
+  for (std::size_t i = 0; i < std::size(members); ++i) {
+    const Member m = members[i];
+    try {
+      return answer(m);
+    } catch (const detail::ProfileWithoutCredentials& e) {
+      add("profile: not_configured: " + e.message());  // only `region` and such: move on
+    } catch (const Error& e) {
+      const bool explicit_profile =
+          m == Member::profile && profile_.profile_origin() != "default";
+      if (e.kind() == ErrorKind::not_configured && !explicit_profile) {
+        add(member_text(m, e));
+        continue;
+      }
+      if (m == Member::remote && member_name(m) == "imds") {  // the probe of last resort
+        add(member_text(m, e));
+        all_not_configured = all_not_configured && e.kind() == ErrorKind::not_configured;
+        last_kind = e.kind();
+        last_code = e.code();
+        continue;
+      }
+      add(member_text(m, e));
+      std::string text =
+          (e.kind() == ErrorKind::not_configured ? "no credentials: " : "") + reasons;
+      text += e.kind() == ErrorKind::not_configured
+                  ? " (the profile was named by " + profile_.profile_origin() +
+                        ", so the chain stops here"
+                  : " (configured but failed: the chain stops here";
+      text += not_tried(i + 1) + ")";
+      throw Error(e.kind(), std::string(source), text, e.code());
+    }
+  }
+  throw Error(all_not_configured ? ErrorKind::not_configured : last_kind, std::string(source),
+              "no credentials: " + reasons, all_not_configured ? std::string() : last_code);
+}
+
+MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

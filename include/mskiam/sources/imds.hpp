@@ -24,18 +24,16 @@
 // Not thread-safe on its own (it caches the token): TokenProvider serializes fetch().
 #pragma once
 
-#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 
 #include "mskiam/credentials.hpp"
-#include "mskiam/detail/credential_document.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
-#include "mskiam/policy.hpp"
+#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -101,12 +99,23 @@ class InstanceMetadata {
   std::chrono::steady_clock::time_point cached_token_renew_at_{};
 };
 
-// ---------------------------------------------------------------------------------------------
-// Details.
+MSKIAM_END_NAMESPACE
+
+MSKIAM_EXTERN_PROVIDER(InstanceMetadata)
+
+#if MSKIAM_DEFINITIONS
+#include <algorithm>
+#include <utility>
+
+#include "mskiam/detail/credential_document.hpp"
+#include "mskiam/detail/crypto.hpp"
+#include "mskiam/policy.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
 
-inline bool env_is_true(std::string_view name) {
+MSKIAM_INLINE bool env_is_true(std::string_view name) {
   const auto v = getenv_nonempty(name);
   if (!v) return false;
   std::string lower = *v;
@@ -116,20 +125,20 @@ inline bool env_is_true(std::string_view name) {
 }
 
 // IAM role names: 1-64 characters of [\w+=,.@-]. Checked before the name goes into a URL path.
-inline bool is_iam_role_name(std::string_view s) noexcept {
+MSKIAM_INLINE bool is_iam_role_name(std::string_view s) noexcept {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s)
     if (!is_session_name_char(c)) return false;
   return true;
 }
 
-inline bool is_5xx(const Error& e) {
+MSKIAM_INLINE bool is_5xx(const Error& e) {
   return e.kind() == ErrorKind::http_status && e.code().size() == 3 && e.code()[0] == '5';
 }
 
 }  // namespace detail
 
-inline InstanceMetadata::InstanceMetadata(Options options) : options_(std::move(options)) {
+MSKIAM_INLINE InstanceMetadata::InstanceMetadata(Options options) : options_(std::move(options)) {
   const std::string src(source);
   disabled_ = options_.disabled || detail::env_is_true(imds_disabled_env);
   allow_v1_ = options_.allow_v1_fallback && !detail::env_is_true(imds_v1_disabled_env);
@@ -160,13 +169,13 @@ inline InstanceMetadata::InstanceMetadata(Options options) : options_(std::move(
     throw Error(ErrorKind::invalid_argument, src, "the IMDS token TTL must be 1 to 21600 seconds");
 }
 
-inline InstanceMetadata InstanceMetadata::from_environment(HttpTransport transport) {
+MSKIAM_INLINE InstanceMetadata InstanceMetadata::from_environment(HttpTransport transport) {
   Options o;
   o.transport = std::move(transport);
   return InstanceMetadata(std::move(o));
 }
 
-inline InstanceMetadata::TokenResult InstanceMetadata::token(bool force_new) {
+MSKIAM_INLINE InstanceMetadata::TokenResult InstanceMetadata::token(bool force_new) {
   const std::string src(source);
   const auto now = std::chrono::steady_clock::now();
   if (!force_new && !cached_token_.empty() && now < cached_token_renew_at_)
@@ -237,7 +246,8 @@ inline InstanceMetadata::TokenResult InstanceMetadata::token(bool force_new) {
   return TokenResult{std::move(value), false};
 }
 
-inline HttpResponse InstanceMetadata::get(const std::string& path, TokenResult& token_result) {
+MSKIAM_INLINE HttpResponse InstanceMetadata::get(const std::string& path,
+                                                TokenResult& token_result) {
   const std::string src(source);
   for (int attempt = 0;; ++attempt) {
     HttpRequest request;
@@ -285,7 +295,7 @@ inline HttpResponse InstanceMetadata::get(const std::string& path, TokenResult& 
   }
 }
 
-inline Credentials InstanceMetadata::fetch() {
+MSKIAM_INLINE Credentials InstanceMetadata::fetch() {
   const std::string src(source);
   if (disabled_)
     throw Error(ErrorKind::not_configured, src,
@@ -325,3 +335,4 @@ inline Credentials InstanceMetadata::fetch() {
 }
 
 MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

@@ -26,29 +26,15 @@
 #error "mskiam/sources/process.hpp needs POSIX (posix_spawn)"
 #endif
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
+#include <cstddef>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <utility>
 #include <vector>
 
 #include "mskiam/credentials.hpp"
-#include "mskiam/detail/credential_document.hpp"
 #include "mskiam/error.hpp"
-
-extern char** environ;  // POSIX: the environment handed to the child
+#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -82,13 +68,42 @@ class ProcessCredentials {
   std::vector<std::string> argv_;
 };
 
-// ---------------------------------------------------------------------------------------------
-// Details.
+namespace detail {
+// The splitting rules of the header comment; throws invalid_argument naming `source`.
+MSKIAM_INLINE std::vector<std::string> split_command_line(std::string_view line,
+                                                          std::string_view source);
+}  // namespace detail
+
+MSKIAM_END_NAMESPACE
+
+MSKIAM_EXTERN_PROVIDER(ProcessCredentials)
+
+#if MSKIAM_DEFINITIONS
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <utility>
+
+#include "mskiam/detail/credential_document.hpp"
+#include "mskiam/detail/crypto.hpp"
+
+extern char** environ;  // POSIX: the environment handed to the child
+
+MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
 
-// The splitting rules of the header comment; throws invalid_argument naming `source`.
-inline std::vector<std::string> split_command_line(std::string_view line, std::string_view source) {
+MSKIAM_INLINE std::vector<std::string> split_command_line(std::string_view line,
+                                                          std::string_view source) {
   std::vector<std::string> args;
   std::string current;
   bool in_arg = false, in_quotes = false;
@@ -226,7 +241,8 @@ struct FileDescriptor {
 
 }  // namespace detail
 
-inline ProcessCredentials::ProcessCredentials(Options options) : options_(std::move(options)) {
+MSKIAM_INLINE ProcessCredentials::ProcessCredentials(Options options)
+    : options_(std::move(options)) {
   argv_ = detail::split_command_line(options_.command, source);
   if (options_.timeout <= std::chrono::milliseconds(0))
     throw Error(ErrorKind::invalid_argument, std::string(source),
@@ -236,7 +252,7 @@ inline ProcessCredentials::ProcessCredentials(Options options) : options_(std::m
                 "the credential_process output limit must be positive");
 }
 
-inline Credentials ProcessCredentials::fetch() {
+MSKIAM_INLINE Credentials ProcessCredentials::fetch() {
   const std::string src(source);
   const std::string& program = argv_.front();  // named in errors; the arguments may be secret
   const std::string quoted = "credential_process \"" + program + "\"";
@@ -370,3 +386,4 @@ inline Credentials ProcessCredentials::fetch() {
 }
 
 MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

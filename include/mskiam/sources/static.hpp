@@ -2,17 +2,15 @@
 #pragma once
 
 #include <string_view>
-#include <utility>
 
 #include "mskiam/credentials.hpp"
+#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
 class StaticCredentials {
  public:
-  explicit StaticCredentials(Credentials credentials) : credentials_(std::move(credentials)) {
-    if (credentials_.source.empty()) credentials_.source = "static";
-  }
+  explicit StaticCredentials(Credentials credentials);
 
   Credentials fetch() const { return credentials_; }
   std::string_view name() const noexcept { return "static"; }
@@ -22,3 +20,18 @@ class StaticCredentials {
 };
 
 MSKIAM_END_NAMESPACE
+
+MSKIAM_EXTERN_PROVIDER(StaticCredentials)
+
+#if MSKIAM_DEFINITIONS
+#include <utility>
+
+MSKIAM_BEGIN_NAMESPACE
+
+MSKIAM_INLINE StaticCredentials::StaticCredentials(Credentials credentials)
+    : credentials_(std::move(credentials)) {
+  if (credentials_.source.empty()) credentials_.source = "static";
+}
+
+MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS

@@ -8,18 +8,15 @@
 // MSK refuse the next re-authentication.
 #pragma once
 
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <optional>
+#include <cstddef>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <utility>
 
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
+#include "mskiam/provider.hpp"
 #include "mskiam/sts.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -69,16 +66,30 @@ class WebIdentity {
   StsClient sts_;
 };
 
-// ---------------------------------------------------------------------------------------------
+MSKIAM_END_NAMESPACE
+
+MSKIAM_EXTERN_PROVIDER(WebIdentity)
+
+#if MSKIAM_DEFINITIONS
+#include <cerrno>
+#include <cstdio>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/xml.hpp"
+
+MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
 
 // Names the cause of a failed read without the file's content.
-inline std::string errno_text(int error) { return std::generic_category().message(error); }
+MSKIAM_INLINE std::string errno_text(int error) { return std::generic_category().message(error); }
 
 }  // namespace detail
 
-inline WebIdentity::WebIdentity(Options options)
+MSKIAM_INLINE WebIdentity::WebIdentity(Options options)
     : options_(std::move(options)),
       session_name_(options_.session_name.resolve(detail::getenv_nonempty(role_session_name_env), source)),
       sts_(options_.sts) {
@@ -88,7 +99,7 @@ inline WebIdentity::WebIdentity(Options options)
     throw Error(ErrorKind::invalid_argument, std::string(source), "the web identity token file path is empty");
 }
 
-inline WebIdentity WebIdentity::from_environment(SessionName session_name, StsOptions sts) {
+MSKIAM_INLINE WebIdentity WebIdentity::from_environment(SessionName session_name, StsOptions sts) {
   const auto token_file = detail::getenv_nonempty(web_identity_token_file_env);
   const auto role_arn = detail::getenv_nonempty(role_arn_env);
   if (!token_file)
@@ -106,7 +117,7 @@ inline WebIdentity WebIdentity::from_environment(SessionName session_name, StsOp
   return WebIdentity(std::move(o));
 }
 
-inline Secret WebIdentity::read_token() const {
+MSKIAM_INLINE Secret WebIdentity::read_token() const {
   const std::string& path = options_.token_file;
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
@@ -147,7 +158,7 @@ inline Secret WebIdentity::read_token() const {
   return Secret(std::string(token));
 }
 
-inline Credentials WebIdentity::fetch() {
+MSKIAM_INLINE Credentials WebIdentity::fetch() {
   WebIdentityRequest request;
   request.role_arn = options_.role_arn;
   request.session_name = session_name_;
@@ -167,3 +178,4 @@ inline Credentials WebIdentity::fetch() {
 }
 
 MSKIAM_END_NAMESPACE
+#endif  // MSKIAM_DEFINITIONS
