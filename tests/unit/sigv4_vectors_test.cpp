@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/encoding.hpp"
 #include "mskiam/sigv4.hpp"
 
 namespace {
@@ -180,4 +182,28 @@ TEST_CASE("signing key cache derives once per day - region - service and credent
   cache.reset();
   cache.get(c, "20231115", "us-east-1", "kafka-cluster");
   CHECK(cache.derivations() == 4);
+}
+
+TEST_CASE("the signing key cache's prepared key signs as the raw key and is wiped by reset") {
+  mskiam::Credentials c;
+  c.access_key_id = "AKIDEXAMPLE";
+  c.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  mskiam::sigv4::SigningKeyCache cache;
+  const auto raw = cache.get(c, "20231114", "us-east-1", "kafka-cluster");
+  const auto& prepared = cache.prepared(c, "20231114", "us-east-1", "kafka-cluster");
+  CHECK(cache.derivations() == 1);
+  CHECK(mskiam::sigv4::signature(prepared, "string to sign") ==
+        mskiam::sigv4::signature(raw, "string to sign"));
+  c.secret_access_key = "another-secret";
+  const auto& again = cache.prepared(c, "20231114", "us-east-1", "kafka-cluster");
+  CHECK(cache.derivations() == 2);
+  CHECK(mskiam::sigv4::signature(again, "x") ==
+        mskiam::sigv4::signature(cache.get(c, "20231114", "us-east-1", "kafka-cluster"), "x"));
+  cache.reset();
+#if MSKIAM_DEFINITIONS  // the memo's type is defined with the definitions (header-only builds)
+  CHECK(cache.presign_memo().tail.empty());
+  CHECK_FALSE(cache.presign_memo().valid);
+#endif
+  cache.prepared(c, "20231114", "us-east-1", "kafka-cluster");
+  CHECK(cache.derivations() == 3);
 }

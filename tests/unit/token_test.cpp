@@ -3,8 +3,12 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "catch.hpp"
+#include "mskiam/detail/encoding.hpp"
 #include "mskiam/token.hpp"
 
 namespace {
@@ -236,4 +240,95 @@ TEST_CASE("the redacted URL hides the signature and the session token") {
   CHECK(url.find("X-Amz-Signature=%3Credacted%3E") != std::string::npos);
   CHECK(url.find("X-Amz-Security-Token=%3Credacted%3E") != std::string::npos);
   CHECK(url.find("X-Amz-Credential=ASIAEXAMPLE") != std::string::npos);
+}
+
+TEST_CASE("a cache gives the uncached token whatever changes between two tokens") {
+  // The cache keeps parts of the URL per credentials, day and options (and their base64url per
+  // position in a 3-byte group): every change must show, in every order.
+  mskiam::sigv4::SigningKeyCache cache;
+  const Time t0 = at_ms(1700000000000);
+  std::vector<std::pair<mskiam::Credentials, mskiam::TokenOptions>> inputs;
+  auto base = creds("ASIAEXAMPLE", example_secret, "IQoJb3JpZ2luX2VjEXAMPLE/+=token");
+  inputs.emplace_back(base, region("us-east-1"));
+  inputs.emplace_back(creds("ASIAEXAMPLE", example_secret, "IQoJb3JpZ2luX2VjEXAMPLE/+=toke2"),
+                      region("us-east-1"));                                       // session token
+  inputs.emplace_back(creds("ASIAEXAMPLE", example_secret, "a"), region("us-east-1"));
+  inputs.emplace_back(creds("ASIAEXAMPLE"), region("us-east-1"));                 // none
+  inputs.emplace_back(creds("ASIAEXAMPLE", "other-secret", "a"), region("us-east-1"));
+  inputs.emplace_back(creds("AKIDEXAMPLE2", "other-secret", "a"), region("us-east-1"));
+  inputs.emplace_back(base, region("eu-west-1"));
+  inputs.emplace_back(base, region("cn-north-1"));
+  auto with_host = region("us-east-1");
+  with_host.host = "b-1.example.kafka.us-east-1.amazonaws.com:9098";
+  inputs.emplace_back(base, with_host);
+  auto with_agent = region("us-east-1");
+  with_agent.user_agent = "my app/1.0 (+x)";
+  inputs.emplace_back(base, with_agent);
+  for (int lifetime : {1, 12, 123, 900}) {  // X-Amz-Expires of 1 to 3 digits: each group position
+    auto o = region("us-east-1");
+    o.lifetime = seconds(lifetime);
+    inputs.emplace_back(base, o);
+  }
+  std::size_t signed_tokens = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      for (std::int64_t day : {0, 0, 1, 1, 0}) {
+        const Time now = t0 + std::chrono::hours(24 * day);
+        const auto& [c, o] = inputs[round == 0 ? i : inputs.size() - 1 - i];
+        const mskiam::AuthToken cached = mskiam::sign_token(c, o, now, &cache);
+        const mskiam::AuthToken uncached = mskiam::sign_token(c, o, now);
+        CHECK(cached.value == uncached.value);
+        CHECK(cached.expires_at == uncached.expires_at);
+        CHECK(cached.principal == uncached.principal);
+        ++signed_tokens;
+      }
+    }
+    cache.reset();
+  }
+  CHECK(signed_tokens == 2 * inputs.size() * 5);
+}
+
+TEST_CASE("a cached token is refused for what the uncached one is refused") {
+  mskiam::sigv4::SigningKeyCache cache;
+  const Time now = at_ms(1700000000000);
+  const auto good = region("us-east-1");
+  mskiam::sign_token(creds("AKIDEXAMPLE"), good, now, &cache);  // warm
+  auto bad_lifetime = good;
+  bad_lifetime.lifetime = seconds(901);
+  CHECK_THROWS_AS(mskiam::sign_token(creds("AKIDEXAMPLE"), bad_lifetime, now, &cache),
+                  mskiam::Error);
+  auto bad_region = good;
+  bad_region.region = "US-EAST-1";
+  CHECK_THROWS_AS(mskiam::sign_token(creds("AKIDEXAMPLE"), bad_region, now, &cache), mskiam::Error);
+  auto bad_host = good;
+  bad_host.host = "evil/host";
+  CHECK_THROWS_AS(mskiam::sign_token(creds("AKIDEXAMPLE"), bad_host, now, &cache), mskiam::Error);
+  auto expired = creds("AKIDEXAMPLE");
+  expired.expiration = now;
+  CHECK_THROWS_AS(mskiam::sign_token(expired, good, now, &cache), mskiam::Error);
+  CHECK_THROWS_AS(mskiam::sign_token(creds(""), good, now, &cache), mskiam::Error);
+  CHECK(mskiam::sign_token(creds("AKIDEXAMPLE"), good, now, &cache).value ==
+        mskiam::sign_token(creds("AKIDEXAMPLE"), good, now).value);
+}
+
+TEST_CASE("base64url written in pieces is the base64url of their concatenation") {
+  std::string all;
+  for (int i = 0; i < 40; ++i) all += static_cast<char>(i * 37 + 251);
+  for (std::size_t a = 0; a <= all.size(); ++a) {
+    for (std::size_t b = a; b <= all.size(); b += 3) {
+      std::string out(mskiam::detail::base64url_size(all.size()), '?');
+      mskiam::detail::Base64urlWriter writer(&out[0]);
+      writer.append(std::string_view(all).substr(0, a));
+      writer.append(std::string_view(all).substr(a, b - a));
+      if (writer.carried() == 0) {  // whole groups may come encoded beforehand
+        const std::size_t whole = (all.size() - b) / 3 * 3;
+        writer.append_encoded(mskiam::detail::base64url_encode(std::string_view(all).substr(b, whole)));
+        writer.append(std::string_view(all).substr(b + whole));
+      } else {
+        writer.append(std::string_view(all).substr(b));
+      }
+      CHECK(writer.finish() == out.data() + out.size());
+      CHECK(out == mskiam::detail::base64url_encode(all));
+    }
+  }
 }
