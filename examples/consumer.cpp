@@ -70,12 +70,6 @@ class Rebalance : public RdKafka::RebalanceCb {
   long assignments = 0;
 };
 
-void set(RdKafka::Conf& conf, const std::string& name, const std::string& value) {
-  std::string errstr;
-  if (conf.set(name, value, errstr) != RdKafka::Conf::CONF_OK)
-    throw std::runtime_error("cannot set " + name + ": " + errstr);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,13 +87,13 @@ int main(int argc, char** argv) {
     Rebalance rebalance;
     std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
     std::string errstr;
-    set(*conf, "bootstrap.servers", o.bootstrap);
-    set(*conf, "security.protocol", o.security_protocol);
-    set(*conf, "client.id", "mskiam-consumer");
-    set(*conf, "group.id", o.group);
-    set(*conf, "auto.offset.reset", "earliest");
-    if (!o.ca_location.empty()) set(*conf, "ssl.ca.location", o.ca_location);
-    if (!o.debug.empty()) set(*conf, "debug", o.debug);
+    example::set(*conf, "bootstrap.servers", o.bootstrap);
+    example::set(*conf, "security.protocol", o.security_protocol);
+    example::set(*conf, "client.id", "mskiam-consumer");
+    example::set(*conf, "group.id", o.group);
+    example::set(*conf, "auto.offset.reset", "earliest");
+    if (!o.ca_location.empty()) example::set(*conf, "ssl.ca.location", o.ca_location);
+    if (!o.debug.empty()) example::set(*conf, "debug", o.debug);
     if (conf->set("event_cb", &events, errstr) != RdKafka::Conf::CONF_OK ||
         conf->set("rebalance_cb", &rebalance, errstr) != RdKafka::Conf::CONF_OK)
       throw std::runtime_error(errstr);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
 #include "mskiam/mskiam.hpp"
@@ -213,6 +214,13 @@ inline mskiam::TokenOptions token_options(const CommonOptions& o) {
   mskiam::TokenOptions t;
   t.region = o.region;
   return t;
+}
+
+// One librdkafka setting of a C++ client's configuration; throws naming it when refused.
+inline void set(RdKafka::Conf& conf, const std::string& name, const std::string& value) {
+  std::string errstr;
+  if (conf.set(name, value, errstr) != RdKafka::Conf::CONF_OK)
+    throw std::runtime_error("cannot set " + name + ": " + errstr);
 }
 
 // librdkafka's errors, classified. A broker refusing a re-authentication because the principal

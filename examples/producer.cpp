@@ -55,12 +55,6 @@ class Deliveries : public RdKafka::DeliveryReportCb {
   long acknowledged = 0, failed = 0;  // only touched by the thread that polls
 };
 
-void set(RdKafka::Conf& conf, const std::string& name, const std::string& value) {
-  std::string errstr;
-  if (conf.set(name, value, errstr) != RdKafka::Conf::CONF_OK)
-    throw std::runtime_error("cannot set " + name + ": " + errstr);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,12 +72,12 @@ int main(int argc, char** argv) {
     Deliveries deliveries;
     std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
     std::string errstr;
-    set(*conf, "bootstrap.servers", o.bootstrap);
-    set(*conf, "security.protocol", o.security_protocol);
-    set(*conf, "client.id", "mskiam-producer");
-    set(*conf, "acks", "all");
-    if (!o.ca_location.empty()) set(*conf, "ssl.ca.location", o.ca_location);
-    if (!o.debug.empty()) set(*conf, "debug", o.debug);
+    example::set(*conf, "bootstrap.servers", o.bootstrap);
+    example::set(*conf, "security.protocol", o.security_protocol);
+    example::set(*conf, "client.id", "mskiam-producer");
+    example::set(*conf, "acks", "all");
+    if (!o.ca_location.empty()) example::set(*conf, "ssl.ca.location", o.ca_location);
+    if (!o.debug.empty()) example::set(*conf, "debug", o.debug);
     if (conf->set("event_cb", &events, errstr) != RdKafka::Conf::CONF_OK ||
         conf->set("dr_cb", &deliveries, errstr) != RdKafka::Conf::CONF_OK)
       throw std::runtime_error(errstr);
