@@ -247,11 +247,12 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   constexpr std::string_view expires_name = "&X-Amz-Expires=";
   char middle[detail::amz_date_size + expires_name.size() + 3];
   std::size_t middle_size = 0;
-  auto put = [&middle, &middle_size](std::string_view part) {
-    for (char c : part) middle[middle_size++] = c;
+  // Copies `part` into a stack buffer at `size`, which it advances; the buffers are sized for it.
+  const auto put = [](char* buffer, std::size_t& size, std::string_view part) {
+    for (char c : part) buffer[size++] = c;
   };
-  put(std::string_view(amz_date, sizeof amz_date));
-  put(expires_name);
+  put(middle, middle_size, std::string_view(amz_date, sizeof amz_date));
+  put(middle, middle_size, expires_name);
   const auto expires = static_cast<unsigned>(lifetime.count());  // 1..900
   if (expires >= 100) middle[middle_size++] = static_cast<char>('0' + expires / 100);
   if (expires >= 10) middle[middle_size++] = static_cast<char>('0' + expires / 10 % 10);
@@ -271,15 +272,12 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   if (scope.size() > 128)  // region at most 64 characters: never
     throw Error(ErrorKind::internal, std::string(token_source), "credential scope too long");
   std::size_t to_sign_size = 0;
-  auto put_sign = [&to_sign, &to_sign_size](std::string_view part) {
-    for (char c : part) to_sign[to_sign_size++] = c;
-  };
-  put_sign(sigv4::algorithm);
-  put_sign("\n");
-  put_sign(std::string_view(amz_date, sizeof amz_date));
-  put_sign("\n");
-  put_sign(scope);
-  put_sign("\n");
+  put(to_sign, to_sign_size, sigv4::algorithm);
+  put(to_sign, to_sign_size, "\n");
+  put(to_sign, to_sign_size, std::string_view(amz_date, sizeof amz_date));
+  put(to_sign, to_sign_size, "\n");
+  put(to_sign, to_sign_size, scope);
+  put(to_sign, to_sign_size, "\n");
   detail::write_hex(to_sign + to_sign_size, request_hash.data(), request_hash.size());
   to_sign_size += 2 * request_hash.size();
   const std::string_view string_to_sign(to_sign, to_sign_size);
