@@ -638,6 +638,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except _Handled:
             if entry.get("endpoint"):
                 st.record(entry)
+        except _Recorded:
+            pass
         except (ValueError, KeyError) as e:
             entry["status"] = 400
             entry["error"] = str(e)[:200]
@@ -674,9 +676,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(float(f.get("ms", 0)) / 1000.0)
             raise normal()
         if t == "hang":
-            self._hang(f.get("max_s", HANG_LIMIT_S))
+            # Logged when it arrives, not when it ends: the client's later requests come after it in
+            # the log, and the log already shows it while it hangs.
             entry["status"] = None
-            raise _Handled()
+            self.state.record(entry)
+            self._hang(f.get("max_s", HANG_LIMIT_S))
+            raise _Recorded()
         if t == "reset":
             self._reset()
             entry["status"] = None
@@ -1022,6 +1027,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class _Handled(Exception):
     """The handler already answered (or deliberately did not)."""
+
+
+class _Recorded(Exception):
+    """The handler already answered (or deliberately did not) and already logged the request."""
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -91,6 +91,8 @@ class FakeCase(unittest.TestCase):
             return json.load(f)
 
     def log(self):
+        if not os.path.exists(self.logf):  # created by the first request logged
+            return []
         with open(self.logf) as f:
             return [json.loads(line) for line in f]
 
@@ -420,6 +422,21 @@ class FaultTest(FakeCase):
         self.assertLess(time.monotonic() - t0, 2)
         st, _, _ = self.http("GET", "/v2/credentials/abc")  # server still serves others
         self.assertEqual(st, 200)
+
+    def test_hang_logged_on_arrival(self):
+        # A client's requests after a hung one follow it in the log, also while it still hangs.
+        self.control({"faults": [{"endpoint": "container", "type": "hang"}]})
+        hung = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            hung.request("GET", "/v2/credentials/abc")
+            deadline = time.monotonic() + 3
+            while not self.log() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            st, _, _ = self.http("GET", "/v2/credentials/abc")
+            self.assertEqual(st, 200)
+            self.assertEqual([(x.get("fault"), x["status"]) for x in self.log()], [("hang", None), (None, 200)])
+        finally:
+            hung.close()
 
     def test_reset(self):
         self.control({"faults": [{"endpoint": "sts", "type": "reset"}]})
