@@ -72,6 +72,20 @@ ATTACH = """mskiam::TokenOptions options;
   rd_kafka_conf_t* c = rd_kafka_conf_new();
   mskiam::rdkafka::attach(c, provider);
   rd_kafka_conf_destroy(c);"""
+# A credential source of the application's own: its TokenProvider is compiled in the TU, unless it
+# goes through AnySource, whose TokenProvider the compiled mode has in the library.
+OWN_SOURCE = """
+struct OwnSource {
+  mskiam::Credentials fetch() {
+    mskiam::Credentials c;
+    c.access_key_id = "AKID";
+    c.secret_access_key = std::string("secret");
+    return c;
+  }
+};
+"""
+OWN = """mskiam::TokenProvider<%s> provider{OwnSource{}, options};
+  return token.value.size() + provider.token().value.size();"""
 STD = "#include <chrono>\n#include <memory>\n#include <string>\n"
 LIBRDKAFKA = "#include <librdkafka/rdkafka.h>\n#include <librdkafka/rdkafkacpp.h>\n"
 
@@ -83,6 +97,10 @@ tus = {
                  "#include <mskiam/provider.hpp>\n#include <mskiam/sources/static.hpp>\n#include <mskiam/token.hpp>\n" +
                  USE % PROVIDER, "baseline"),
     "mskiam": ("mskiam/mskiam.hpp (umbrella), same use", STD + "#include <mskiam/mskiam.hpp>\n" + USE % PROVIDER, "baseline"),
+    "own": ("same, TokenProvider over a source of the TU's own", STD + "#include <mskiam/mskiam.hpp>\n" + OWN_SOURCE +
+            USE % (OWN % "OwnSource"), "baseline"),
+    "own_any": ("same, the own source passed as an AnySource", STD + "#include <mskiam/mskiam.hpp>\n" + OWN_SOURCE +
+                USE % (OWN % "mskiam::AnySource"), "baseline"),
 }
 if have_rdkafka:
     tus["rdkafka_baseline"] = ("librdkafka app without mskiam (rdkafka.h, rdkafkacpp.h)", STD + LIBRDKAFKA + KAFKA % "", None)
