@@ -21,6 +21,7 @@
 #include "mskiam/detail/json.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
+#include "support/error_of.hpp"
 
 namespace local_endpoints_test {
 
@@ -88,16 +89,7 @@ class TempDir {
   std::string path_;
 };
 
-// The mskiam::Error thrown by `f`; a std::runtime_error when none is.
-template <class F>
-mskiam::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const mskiam::Error& e) {
-    return e;
-  }
-  throw std::runtime_error("expected an mskiam::Error, none was thrown");
-}
+using mskiam_test::error_of;
 
 // An HttpTransport that records every request and answers with `handler`.
 class RecordingTransport {

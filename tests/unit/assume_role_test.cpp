@@ -12,6 +12,7 @@
 #include "mskiam/sources/static.hpp"
 #include "support/aws_fakes.hpp"
 #include "support/profile_fixtures.hpp"
+#include "support/error_of.hpp"
 #include "support/sts_fixtures.hpp"
 
 using mskiam::AssumeRole;
@@ -20,6 +21,7 @@ using mskiam::SessionName;
 using mskiam_test::Answer;
 using mskiam_test::ScriptedTransport;
 using mskiam_test::contains;
+using mskiam_test::error_of;
 using mskiam_test::form_value;
 using mskiam_test::header_value;
 
@@ -65,17 +67,6 @@ struct Setup {
     return form_value(sts.requests().at(call).body, field);
   }
 };
-
-template <class F>
-mskiam::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const mskiam::Error& e) {
-    return e;
-  }
-  FAIL("no mskiam::Error thrown");
-  return mskiam::Error(ErrorKind::internal, "", "");
-}
 
 void check_no_secret(const std::string& text) {
   CHECK_FALSE(contains(text, "base-secret-"));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "support/error_of.hpp"
 #include "support/aws_fakes.hpp"
 #include "support/profile_fixtures.hpp"
 
@@ -89,13 +90,7 @@ struct Setup {
 };
 
 mskiam::Error fetch_error(mskiam::DefaultChain& chain) {
-  try {
-    chain.fetch();
-  } catch (const mskiam::Error& e) {
-    return e;
-  }
-  FAIL("no error");
-  return mskiam::Error(ErrorKind::internal, "", "");
+  return mskiam_test::error_of([&] { chain.fetch(); });
 }
 
 }  // namespace

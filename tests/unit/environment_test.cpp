@@ -6,6 +6,7 @@
 #include "catch.hpp"
 #include "mskiam/detail/time.hpp"
 #include "mskiam/sources/environment.hpp"
+#include "support/error_of.hpp"
 
 namespace {
 struct CleanEnvironment {
@@ -19,13 +20,7 @@ struct CleanEnvironment {
 };
 
 mskiam::Error fetch_error() {
-  try {
-    mskiam::EnvironmentCredentials{}.fetch();
-  } catch (const mskiam::Error& e) {
-    return e;
-  }
-  FAIL("no error");
-  return mskiam::Error(mskiam::ErrorKind::internal, "", "");
+  return mskiam_test::error_of([] { mskiam::EnvironmentCredentials{}.fetch(); });
 }
 }  // namespace
 

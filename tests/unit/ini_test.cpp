@@ -5,6 +5,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "support/error_of.hpp"
 #include "support/profile_fixtures.hpp"
 
 using mskiam::detail::IniFile;
@@ -20,13 +21,7 @@ std::string value(const IniFile& f, const std::string& profile, const std::strin
 }
 
 mskiam::Error parse_error(const std::string& text, IniFlavor flavor = IniFlavor::config) {
-  try {
-    parse_ini(text, flavor, "/x/config");
-  } catch (const mskiam::Error& e) {
-    return e;
-  }
-  FAIL("no error");
-  return mskiam::Error(mskiam::ErrorKind::internal, "", "");
+  return mskiam_test::error_of([&] { parse_ini(text, flavor, "/x/config"); });
 }
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include "mskiam/detail/encoding.hpp"
 #include "mskiam/detail/profile_plan.hpp"
 #include "support/aws_fakes.hpp"
+#include "support/error_of.hpp"
 #include "support/profile_fixtures.hpp"
 
 using mskiam::ErrorKind;
@@ -44,24 +45,13 @@ struct Files {
   }
 
   mskiam::Error plan_error(const std::string& profile) const {
-    try {
-      plan(profile);
-    } catch (const mskiam::Error& e) {
-      return e;
-    }
-    FAIL("no error for profile " << profile);
-    return mskiam::Error(ErrorKind::internal, "", "");
+    INFO("profile " << profile);
+    return mskiam_test::error_of([&] { plan(profile); });
   }
 };
 
 mskiam::Error fetch_error(mskiam::ProfileCredentials& source) {
-  try {
-    source.fetch();
-  } catch (const mskiam::Error& e) {
-    return e;
-  }
-  FAIL("no error");
-  return mskiam::Error(ErrorKind::internal, "", "");
+  return mskiam_test::error_of([&] { source.fetch(); });
 }
 
 mskiam::ProfileCredentials profile(const std::string& name) {

@@ -12,6 +12,7 @@
 #include "mskiam/sts.hpp"
 #include "support/aws_fakes.hpp"
 #include "support/profile_fixtures.hpp"
+#include "support/error_of.hpp"
 #include "support/sts_fixtures.hpp"
 
 using mskiam::ErrorKind;
@@ -19,6 +20,7 @@ using mskiam_test::Answer;
 using mskiam_test::ErrorShape;
 using mskiam_test::ScriptedTransport;
 using mskiam_test::contains;
+using mskiam_test::error_of;
 using mskiam_test::form_value;
 using mskiam_test::header_value;
 
@@ -47,17 +49,6 @@ mskiam::WebIdentityRequest web_request() {
   r.session_name = "web-session";
   r.web_identity_token = "eyJ-web-identity-token-value";
   return r;
-}
-
-template <class F>
-mskiam::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const mskiam::Error& e) {
-    return e;
-  }
-  FAIL("no mskiam::Error thrown");
-  return mskiam::Error(ErrorKind::internal, "", "");
 }
 
 // No message may carry a secret of the test, whatever failed.

@@ -11,6 +11,7 @@
 #include "mskiam/sources/web_identity.hpp"
 #include "support/aws_fakes.hpp"
 #include "support/profile_fixtures.hpp"
+#include "support/error_of.hpp"
 #include "support/sts_fixtures.hpp"
 
 using mskiam::ErrorKind;
@@ -19,6 +20,7 @@ using mskiam::WebIdentity;
 using mskiam_test::Answer;
 using mskiam_test::ScriptedTransport;
 using mskiam_test::contains;
+using mskiam_test::error_of;
 using mskiam_test::form_value;
 
 namespace {
@@ -45,17 +47,6 @@ struct Setup {
     return form_value(sts.requests().at(call).body, field);
   }
 };
-
-template <class F>
-mskiam::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const mskiam::Error& e) {
-    return e;
-  }
-  FAIL("no mskiam::Error thrown");
-  return mskiam::Error(ErrorKind::internal, "", "");
-}
 
 void check_no_token(const std::string& text) {
   CHECK_FALSE(contains(text, "projected-token"));
