@@ -141,6 +141,7 @@ MSKIAM_END_NAMESPACE
 
 #if MSKIAM_DEFINITIONS
 #include <algorithm>
+#include <initializer_list>
 
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/encoding.hpp"
@@ -148,6 +149,24 @@ MSKIAM_END_NAMESPACE
 
 MSKIAM_BEGIN_NAMESPACE
 namespace detail {
+
+// The size of a string to sign with these time stamp and scope.
+constexpr std::size_t string_to_sign_size(std::size_t date_size, std::size_t scope_size) {
+  return sigv4::algorithm.size() + 1 + date_size + 1 + scope_size + 1 + 2 * Digest{}.size();
+}
+
+// Writes the string to sign (algorithm, timestamp, scope, hex SHA-256 of the canonical request,
+// one per line) at `out`, string_to_sign_size() bytes; returns that size.
+MSKIAM_INLINE std::size_t write_string_to_sign(char* out, std::string_view amz_date,
+                                               std::string_view scope, const Digest& request_hash) {
+  char* end = out;
+  for (std::string_view line : {sigv4::algorithm, amz_date, scope}) {
+    end = std::copy(line.begin(), line.end(), end);
+    *end++ = '\n';
+  }
+  write_hex(end, request_hash.data(), request_hash.size());
+  return static_cast<std::size_t>(end - out) + 2 * request_hash.size();
+}
 
 // What sign_token (mskiam/token.hpp) keeps in a SigningKeyCache between tokens, so that a token
 // of the same credentials, day and options only formats its time, hashes and encodes: the
@@ -273,11 +292,8 @@ MSKIAM_INLINE void SigningKeyCache::reset() noexcept {
 
 MSKIAM_INLINE std::string string_to_sign(std::string_view amz_date, std::string_view scope,
                                          std::string_view canonical_request) {
-  std::string out;
-  out.reserve(algorithm.size() + amz_date.size() + scope.size() + 64 + 3);
-  out.append(algorithm).append("\n").append(amz_date).append("\n").append(scope).append("\n");
-  const detail::Digest hash = detail::sha256(canonical_request);
-  detail::append_hex(out, hash.data(), hash.size());
+  std::string out(detail::string_to_sign_size(amz_date.size(), scope.size()), '\0');
+  detail::write_string_to_sign(&out[0], amz_date, scope, detail::sha256(canonical_request));
   return out;
 }
 

@@ -81,6 +81,8 @@ DecodedToken decode_token(std::string_view token);
 MSKIAM_END_NAMESPACE
 
 #if MSKIAM_DEFINITIONS
+#include <algorithm>
+
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/encoding.hpp"
 #include "mskiam/detail/time.hpp"
@@ -246,18 +248,13 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   // <X-Amz-Date>&X-Amz-Expires=<N>: the part of the query that changes with every token.
   constexpr std::string_view expires_name = "&X-Amz-Expires=";
   char middle[detail::amz_date_size + expires_name.size() + 3];
-  std::size_t middle_size = 0;
-  // Copies `part` into a stack buffer at `size`, which it advances; the buffers are sized for it.
-  const auto put = [](char* buffer, std::size_t& size, std::string_view part) {
-    for (char c : part) buffer[size++] = c;
-  };
-  put(middle, middle_size, std::string_view(amz_date, sizeof amz_date));
-  put(middle, middle_size, expires_name);
+  char* end = std::copy(amz_date, amz_date + sizeof amz_date, middle);
+  end = std::copy(expires_name.begin(), expires_name.end(), end);
   const auto expires = static_cast<unsigned>(lifetime.count());  // 1..900
-  if (expires >= 100) middle[middle_size++] = static_cast<char>('0' + expires / 100);
-  if (expires >= 10) middle[middle_size++] = static_cast<char>('0' + expires / 10 % 10);
-  middle[middle_size++] = static_cast<char>('0' + expires % 10);
-  const std::string_view varying(middle, middle_size);
+  if (expires >= 100) *end++ = static_cast<char>('0' + expires / 100);
+  if (expires >= 10) *end++ = static_cast<char>('0' + expires / 10 % 10);
+  *end++ = static_cast<char>('0' + expires % 10);
+  const std::string_view varying(middle, static_cast<std::size_t>(end - middle));
 
   // String to sign: algorithm, timestamp, scope, hex SHA-256 of the canonical request.
   detail::Sha256Context& ctx = memo.context;
@@ -267,20 +264,13 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
       .update(varying.data(), varying.size())
       .update(memo.tail.data(), memo.tail.size())
       .final(request_hash.data());
-  std::string_view scope = memo.scope;
-  char to_sign[sigv4::algorithm.size() + 1 + detail::amz_date_size + 1 + 128 + 1 + 64];
-  if (scope.size() > 128)  // region at most 64 characters: never
+  constexpr std::size_t max_scope_size = 128;
+  char to_sign[detail::string_to_sign_size(detail::amz_date_size, max_scope_size)];
+  if (memo.scope.size() > max_scope_size)  // region at most 64 characters: never
     throw Error(ErrorKind::internal, std::string(token_source), "credential scope too long");
-  std::size_t to_sign_size = 0;
-  put(to_sign, to_sign_size, sigv4::algorithm);
-  put(to_sign, to_sign_size, "\n");
-  put(to_sign, to_sign_size, std::string_view(amz_date, sizeof amz_date));
-  put(to_sign, to_sign_size, "\n");
-  put(to_sign, to_sign_size, scope);
-  put(to_sign, to_sign_size, "\n");
-  detail::write_hex(to_sign + to_sign_size, request_hash.data(), request_hash.size());
-  to_sign_size += 2 * request_hash.size();
-  const std::string_view string_to_sign(to_sign, to_sign_size);
+  const std::string_view string_to_sign(
+      to_sign, detail::write_string_to_sign(to_sign, std::string_view(amz_date, sizeof amz_date),
+                                            memo.scope, request_hash));
 
   detail::Digest mac{};
   if (cache) {
