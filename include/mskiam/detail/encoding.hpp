@@ -103,27 +103,21 @@ class Base64urlWriter {
   Base64urlWriter& operator=(const Base64urlWriter&) = delete;
 
   void append(std::string_view in) noexcept {
+    const char* data = in.data();
     std::size_t i = 0;
-    while (carried_ != 0 && carried_ < 3 && i < in.size()) carry_[carried_++] = byte(in, i++);
+    while (carried_ != 0 && carried_ < 3 && i < in.size()) carry_[carried_++] = byte(data, i++);
     if (carried_ == 3) {
-      put(carry_[0], carry_[1], carry_[2]);
+      p_ = put(p_, (carry_[0] << 16) | (carry_[1] << 8) | carry_[2]);
       carried_ = 0;
     }
     if (carried_ != 0) return;  // `in` ended before a whole group
     // Through a local pointer: a store through the member `p_` (a char*) could alias `p_` itself,
     // and the compiler would reload it after every character.
     char* p = p_;
-    const char* data = in.data();
-    for (; i + 3 <= in.size(); i += 3) {
-      const unsigned v = (byte(data, i) << 16) | (byte(data, i + 1) << 8) | byte(data, i + 2);
-      p[0] = alphabet[(v >> 18) & 63];
-      p[1] = alphabet[(v >> 12) & 63];
-      p[2] = alphabet[(v >> 6) & 63];
-      p[3] = alphabet[v & 63];
-      p += 4;
-    }
+    for (; i + 3 <= in.size(); i += 3)
+      p = put(p, (byte(data, i) << 16) | (byte(data, i + 1) << 8) | byte(data, i + 2));
     p_ = p;
-    while (i < in.size()) carry_[carried_++] = byte(in, i++);
+    while (i < in.size()) carry_[carried_++] = byte(data, i++);
   }
 
   // How many bytes wait for the rest of their 3-byte group (0, 1 or 2).
@@ -152,18 +146,16 @@ class Base64urlWriter {
  private:
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  static unsigned byte(std::string_view in, std::size_t k) noexcept {
-    return static_cast<unsigned char>(in[k]);
-  }
   static unsigned byte(const char* in, std::size_t k) noexcept {
     return static_cast<unsigned char>(in[k]);
   }
-  void put(unsigned a, unsigned b, unsigned c) noexcept {
-    const unsigned v = (a << 16) | (b << 8) | c;
-    *p_++ = alphabet[(v >> 18) & 63];
-    *p_++ = alphabet[(v >> 12) & 63];
-    *p_++ = alphabet[(v >> 6) & 63];
-    *p_++ = alphabet[v & 63];
+  // Writes the four characters of the 3-byte group `v` at `p`; returns the end.
+  static char* put(char* p, unsigned v) noexcept {
+    p[0] = alphabet[(v >> 18) & 63];
+    p[1] = alphabet[(v >> 12) & 63];
+    p[2] = alphabet[(v >> 6) & 63];
+    p[3] = alphabet[v & 63];
+    return p + 4;
   }
 
   char* p_;
