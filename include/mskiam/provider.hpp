@@ -426,10 +426,7 @@ namespace detail {
 
 MSKIAM_INLINE void validate_token_options(const TokenOptions& options) {
   validate_region(options.region, token_source);
-  if (options.lifetime < std::chrono::seconds(1) || options.lifetime > max_token_lifetime)
-    throw Error(ErrorKind::invalid_argument, std::string(token_source),
-                "token lifetime " + std::to_string(options.lifetime.count()) +
-                    " s is outside 1..900 s");
+  validate_lifetime(options.lifetime);
   if (!options.host.empty()) validate_host(options.host);
 }
 

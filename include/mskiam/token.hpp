@@ -49,6 +49,9 @@ namespace detail {
 // (letters, digits, `-`, `.`, `:`; at most 253 characters).
 void validate_host(std::string_view host);
 
+// Throws mskiam::Error (source `token`, invalid_argument) unless `lifetime` is 1..900 s.
+void validate_lifetime(std::chrono::seconds lifetime);
+
 }  // namespace detail
 
 // Signs a token at `now`. X-Amz-Expires is the whole number of seconds of
@@ -99,6 +102,12 @@ MSKIAM_INLINE void validate_host(std::string_view host) {
   if (!ok)
     throw Error(ErrorKind::invalid_argument, std::string(token_source),
                 "host \"" + std::string(host) + "\" is not a host name");
+}
+
+MSKIAM_INLINE void validate_lifetime(std::chrono::seconds lifetime) {
+  if (lifetime < std::chrono::seconds(1) || lifetime > max_token_lifetime)
+    throw Error(ErrorKind::invalid_argument, std::string(token_source),
+                "token lifetime " + std::to_string(lifetime.count()) + " s is outside 1..900 s");
 }
 
 // Appends `name=value` to a query, after an `&` unless it is empty; only the value is encoded.
@@ -219,10 +228,7 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   const bool memo_matches = detail::presign_memo_matches(memo, credentials, options, date);
 
   if (!memo_matches) validate_region(options.region, token_source);
-  if (options.lifetime < seconds(1) || options.lifetime > max_token_lifetime)
-    throw Error(ErrorKind::invalid_argument, std::string(token_source),
-                "token lifetime " + std::to_string(options.lifetime.count()) +
-                    " s is outside 1..900 s");
+  detail::validate_lifetime(options.lifetime);
 
   seconds lifetime = options.lifetime;
   if (credentials.expiration) {
