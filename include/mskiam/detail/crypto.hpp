@@ -79,29 +79,49 @@ inline Digest sha256(std::string_view data) {
   return out;
 }
 
+// Wipes `size` bytes at `data` (key material: a derived key, an inner hash) when the scope ends,
+// however it ends.
+struct WipeBytesOnExit {
+  void* data;
+  std::size_t size;
+  ~WipeBytesOnExit() { cleanse(data, size); }
+};
+
+// The HMAC key block of RFC 2104: the key, or its SHA-256 when it is longer than a block,
+// zero-padded to 64 bytes, XORed with ipad; to_outer() turns it into the block XORed with opad.
+// Key material: wiped on destruction.
+class HmacBlock {
+ public:
+  static constexpr std::size_t size = 64;
+
+  HmacBlock(const unsigned char* key, std::size_t key_size) {
+    if (key_size > size)
+      Sha256Context().init().update(key, key_size).final(bytes);
+    else if (key_size != 0)
+      std::memcpy(bytes, key, key_size);
+    for (unsigned char& b : bytes) b ^= 0x36;
+  }
+  HmacBlock(const HmacBlock&) = delete;
+  HmacBlock& operator=(const HmacBlock&) = delete;
+  ~HmacBlock() { cleanse(bytes, size); }
+
+  void to_outer() noexcept {
+    for (unsigned char& b : bytes) b ^= 0x36 ^ 0x5c;
+  }
+
+  unsigned char bytes[size] = {};
+};
+
 // HMAC-SHA256 (RFC 2104) over the fetched SHA-256: H((K ^ opad) || H((K ^ ipad) || data)).
 inline Digest hmac_sha256(const unsigned char* key, std::size_t key_size, std::string_view data) {
-  constexpr std::size_t block_size = 64;
-  unsigned char block[block_size] = {};
+  HmacBlock block(key, key_size);
   Digest inner{};
-  struct Wipe {  // the padded key and the inner hash are key material: wiped on every exit
-    unsigned char* block;
-    Digest& inner;
-    ~Wipe() {
-      cleanse(block, block_size);
-      cleanse(inner.data(), inner.size());
-    }
-  } wipe{block, inner};
+  const WipeBytesOnExit wipe_inner{inner.data(), inner.size()};
   Sha256Context ctx;
-  if (key_size > block_size)
-    ctx.init().update(key, key_size).final(block);  // a long key is replaced by its hash
-  else if (key_size != 0)
-    std::memcpy(block, key, key_size);
-  for (unsigned char& b : block) b ^= 0x36;
-  ctx.init().update(block, block_size).update(data.data(), data.size()).final(inner.data());
-  for (unsigned char& b : block) b ^= 0x36 ^ 0x5c;
+  ctx.init().update(block.bytes, block.size).update(data.data(), data.size()).final(inner.data());
+  block.to_outer();
   Digest out{};
-  ctx.init().update(block, block_size).update(inner.data(), inner.size()).final(out.data());
+  ctx.init().update(block.bytes, block.size).update(inner.data(), inner.size()).final(out.data());
   return out;
 }
 
@@ -120,21 +140,10 @@ class HmacKey {
  public:
   HmacKey() noexcept = default;
   HmacKey(const unsigned char* key, std::size_t key_size) {
-    constexpr std::size_t block_size = 64;
-    unsigned char block[block_size] = {};
-    struct Wipe {
-      unsigned char* block;
-      ~Wipe() { cleanse(block, block_size); }
-    } wipe{block};
-    if (key_size > block_size) {
-      Sha256Context().init().update(key, key_size).final(block);
-    } else if (key_size != 0) {
-      std::memcpy(block, key, key_size);
-    }
-    for (unsigned char& b : block) b ^= 0x36;
-    inner_ = absorbed(block, block_size);
-    for (unsigned char& b : block) b ^= 0x36 ^ 0x5c;
-    outer_ = absorbed(block, block_size);
+    HmacBlock block(key, key_size);
+    inner_ = absorbed(block.bytes, block.size);
+    block.to_outer();
+    outer_ = absorbed(block.bytes, block.size);
   }
   explicit HmacKey(const Digest& key) : HmacKey(key.data(), key.size()) {}
 
@@ -176,10 +185,7 @@ class HmacKey {
 inline Digest hmac_sha256(const HmacKey& key, std::string_view data, Sha256Context& ctx) {
   if (key.empty()) throw Error(ErrorKind::internal, "crypto", "HMAC key used before it was set");
   Digest inner{};
-  struct Wipe {  // the inner hash is key material
-    Digest& inner;
-    ~Wipe() { cleanse(inner.data(), inner.size()); }
-  } wipe{inner};
+  const WipeBytesOnExit wipe_inner{inner.data(), inner.size()};
   ctx.init_from(key.inner_.get()).update(data.data(), data.size()).final(inner.data());
   Digest out{};
   ctx.init_from(key.outer_.get()).update(inner.data(), inner.size()).final(out.data());
