@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
       set(conf, "security.protocol", o.security_protocol);
       set(conf, "client.id", "mskiam-c-producer");
       set(conf, "acks", "all");
+      set(conf, "enable.idempotence", "true");
       if (!o.ca_location.empty()) set(conf, "ssl.ca.location", o.ca_location);
       if (!o.debug.empty()) set(conf, "debug", o.debug);
       rd_kafka_conf_set_opaque(conf, &app);

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     example::set(*conf, "security.protocol", o.security_protocol);
     example::set(*conf, "client.id", "mskiam-producer");
     example::set(*conf, "acks", "all");
+    example::set(*conf, "enable.idempotence", "true");  // no duplicates when a retry follows a reconnection
     if (!o.ca_location.empty()) example::set(*conf, "ssl.ca.location", o.ca_location);
     if (!o.debug.empty()) example::set(*conf, "debug", o.debug);
     if (conf->set("event_cb", &events, errstr) != RdKafka::Conf::CONF_OK ||

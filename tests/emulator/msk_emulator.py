@@ -20,6 +20,7 @@ import base64
 import collections
 import datetime
 import hmac
+import itertools
 import json
 import os
 import signal
@@ -516,7 +517,11 @@ class Broker:
         self.group_cond = threading.Condition()
         self.groups = {}
         self.offsets = {}  # (group, topic, partition) -> (offset, metadata)
+        self.producer_ids = itertools.count(1000)
         self.stopping = False
+
+    def next_producer_id(self):
+        return next(self.producer_ids)  # itertools.count is atomic under the GIL
 
     # -- topics and logs
 
@@ -812,6 +817,7 @@ SUPPORTED = {
     14: ("SyncGroup", 0, 3),
     17: ("SaslHandshake", 0, 1),
     18: ("ApiVersions", 0, 3),
+    22: ("InitProducerId", 0, 1),
     36: ("SaslAuthenticate", 0, 1),
 }
 PRE_AUTH_APIS = (17, 18, 36)
@@ -1056,6 +1062,16 @@ def handle_find_coordinator(conn, version, r):
     return w.value()
 
 
+def handle_init_producer_id(conn, version, r):
+    """Idempotent producers (enable.idempotence) ask for a producer id once per client; sequence
+    numbers are not checked, the log keeps what it is sent."""
+    r.string()  # transactional_id (null: idempotence without transactions)
+    r.int32()  # transaction_timeout_ms
+    producer_id = conn.server.broker.next_producer_id()
+    conn.emit("producer_id_issued", producer_id=producer_id)
+    return Writer().int32(0).int16(NONE).int64(producer_id).int16(0).value()
+
+
 def handle_join_group(conn, version, r):
     group_id = r.string()
     session_timeout = r.int32()
@@ -1186,6 +1202,7 @@ HANDLERS = {
     13: handle_leave_group,
     14: handle_sync_group,
     17: handle_sasl_handshake,
+    22: handle_init_producer_id,
     18: handle_api_versions,
     36: handle_sasl_authenticate,
 }
