@@ -5,6 +5,9 @@
 #   scripts/demo.sh              pinned session names: one principal per client, nothing refused
 #   scripts/demo.sh --incident   no pinned name, a new principal at every refresh (the EKS Pod
 #                                Identity / JS SDK incident): refused re-authentication, recovery
+#   scripts/demo.sh --kafka      either of the above against a real Apache Kafka broker
+#                                (tests/kafka: Java from Debian, Kafka from Maven Central, cached)
+#                                instead of the emulator: Kafka's own code decides
 #
 # Installs what is missing (Debian 12), builds librdkafka 2.8.0 once (the first Debian version with
 # re-authentication; cached in ~/.cache/mskiam), builds the examples in Release, then runs them for
@@ -16,13 +19,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-incident=0
-case "${1:-}" in
-  --incident) incident=1 ;;
-  "") ;;
-  -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "usage: scripts/demo.sh [--incident]" >&2; exit 2 ;;
-esac
+incident=0 kafka=0
+for arg in "$@"; do
+  case "$arg" in
+    --incident) incident=1 ;;
+    --kafka) kafka=1 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: scripts/demo.sh [--incident] [--kafka]" >&2; exit 2 ;;
+  esac
+done
 
 readonly python=/usr/bin/python3
 readonly build=$root/build/demo-rdkafka
@@ -49,6 +54,10 @@ PKG_CONFIG_PATH=$prefix/lib/pkgconfig cmake -S . -B "$build" -G Ninja -DCMAKE_BU
 cmake --build "$build" --target mskiam-producer mskiam-consumer >/dev/null
 bin=$build/examples
 version=$("$bin/mskiam-producer" --version)
+if [[ $kafka == 1 ]]; then
+  say "Apache Kafka from Maven Central (resolved once, then cached) and its MSK-like validator"
+  "$python" tests/kafka/broker.py prepare >/dev/null
+fi
 
 # --- run ------------------------------------------------------------------------------------------
 rm -rf "$run"
@@ -68,13 +77,20 @@ echo '{}' >"$run/registry.json"
 "$python" tests/fakes/aws_fakes.py --port 0 --port-file "$run/fakes.port" --registry "$run/registry.json" \
   --log "$run/fakes.jsonl" --credential-lifetime-s "$credential_lifetime_s" >"$run/fakes.log" 2>&1 &
 pids+=($!)
-"$python" tests/emulator/msk_emulator.py --port 0 --port-file "$run/port" --registry "$run/registry.json" \
-  --events "$run/events.jsonl" --region us-east-1 --session-lifetime-ms "$session_lifetime_ms" \
-  >"$run/emulator.log" 2>&1 &
+broker_args=(--port-file "$run/port" --registry "$run/registry.json" --events "$run/events.jsonl"
+             --region us-east-1 --session-lifetime-ms "$session_lifetime_ms")
+if [[ $kafka == 1 ]]; then
+  broker_name="Apache Kafka $(cd tests/kafka && "$python" -c "import broker; print(broker.KAFKA_VERSION)")"
+  "$python" tests/kafka/broker.py run --work-dir "$run/kafka" --metrics "$run/metrics.json" \
+    "${broker_args[@]}" >"$run/broker.log" 2>&1 &
+else
+  broker_name=Emulator
+  "$python" tests/emulator/msk_emulator.py --port 0 "${broker_args[@]}" >"$run/broker.log" 2>&1 &
+fi
 pids+=($!)
-for _ in $(seq 100); do [[ -s $run/port && -s $run/fakes.port ]] && break; sleep 0.1; done
+for _ in $(seq 600); do [[ -s $run/port && -s $run/fakes.port ]] && break; sleep 0.1; done
 [[ -s $run/port && -s $run/fakes.port ]] ||
-  { cat "$run/emulator.log" "$run/fakes.log"; echo "demo: the emulator or the fakes did not start" >&2; exit 1; }
+  { cat "$run/broker.log" "$run/fakes.log"; echo "demo: the broker or the fakes did not start" >&2; exit 1; }
 bootstrap=127.0.0.1:$(cat "$run/port")
 aws=http://127.0.0.1:$(cat "$run/fakes.port")
 
@@ -98,7 +114,7 @@ else
   echo "mskiam::AssumeRole<DefaultChain> with SessionName::fixed: the principals are MskRole/orders-api and"
   echo "MskRole/billing, whatever the refresh."
 fi
-echo "Emulator on $bootstrap; credentials live ${credential_lifetime_s} s, broker sessions $((session_lifetime_ms / 1000)) s;"
+echo "$broker_name on $bootstrap; credentials live ${credential_lifetime_s} s, broker sessions $((session_lifetime_ms / 1000)) s;"
 echo "$messages messages, one per second (about 30 s). Client output: $run/{producer,consumer}.{out,err}"
 
 "$bin/mskiam-consumer" "${common[@]}" "${consumer_name[@]}" --group billing --count 0 \
@@ -137,6 +153,7 @@ grep -E '^mskiam: (credentials_fetched|principal_changed|refresh_failed)|expecte
 
 report_args=("$run")
 [[ $incident == 1 ]] && report_args+=(--incident)
+[[ $kafka == 1 ]] && report_args+=(--kafka)
 report_status=0
 "$python" tests/e2e/demo_report.py "${report_args[@]}" || report_status=$?
 [[ $producer_status == 0 && $report_status == 0 ]]
