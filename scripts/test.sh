@@ -5,20 +5,48 @@
 #   3. every fuzz harness for a bounded time (scripts/fuzz.sh)
 #   4. the benchmarks and the compile cost of the headers, printed (scripts/bench.sh,
 #      scripts/compile-cost.sh; timings are never asserted)
-#   5. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything
-#      then a sweep of every output the tests left for every secret they issued
-#   6. g++ Debug against Debian 12's librdkafka 2.0.2, in the compiled mode (MSKIAM_COMPILED=ON:
-#      tests and examples link mskiam::compiled): everything (its summary closes the run)
+#   5. a real Apache Kafka broker (tests/kafka): jars from Maven Central, cached
+#   6. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything, the
+#      end-to-end scenarios against the emulator and against Kafka; then a sweep of every output
+#      the tests left for every secret they issued
+#   7. g++ Debug against the newest librdkafka of Debian's source packages: the librdkafka-facing
+#      suites (end to end on the emulator and on Kafka, the plugin)
+#   8. g++ Debug against Debian 12's librdkafka 2.0.2, in the compiled mode (MSKIAM_COMPILED=ON:
+#      tests and examples link mskiam::compiled): everything but Kafka (its summary closes the run)
+# Each stage prints how long it took; before the last one, a list of them all.
 #
-#   MSKIAM_QUICK=1 scripts/test.sh    step 6 only
+#   MSKIAM_QUICK=1 scripts/test.sh    step 8 only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 jobs=$(nproc)
+# The newest librdkafka Debian has as a source package (scripts/build-librdkafka.sh says how to
+# look for a newer one).
+readonly newest_rdkafka=${MSKIAM_NEWEST_RDKAFKA:-2.14.2}
+readonly newest_rdkafka_suite=${MSKIAM_NEWEST_RDKAFKA_SUITE:-sid}
 
 bash scripts/setup.sh
 
-stage() { printf '\n=== %s ===\n' "$*"; }
+durations=()
+stage_name="" stage_start=$SECONDS
+end_stage() {
+  [[ -n $stage_name ]] || return 0
+  local took=$((SECONDS - stage_start))
+  durations+=("$(printf '%4dm%02ds  %s' $((took / 60)) $((took % 60)) "$stage_name")")
+  printf '=== %s: %dm%02ds ===\n' "$stage_name" $((took / 60)) $((took % 60))
+  stage_name=""
+}
+stage() {
+  end_stage
+  stage_name=$*
+  stage_start=$SECONDS
+  printf '\n=== %s ===\n' "$stage_name"
+}
+print_durations() {
+  end_stage
+  printf '\n=== stage durations (total %dm%02ds) ===\n' $((SECONDS / 60)) $((SECONDS % 60))
+  printf '%s\n' "${durations[@]}"
+}
 
 build_and_test() {  # name compiler build-type "ctest args" [extra cmake args...]
   local name=$1 cxx=$2 type=$3 ctest_args=$4
@@ -28,16 +56,17 @@ build_and_test() {  # name compiler build-type "ctest args" [extra cmake args...
     -DMSKIAM_RDKAFKA=ON "$@" >"build/$name.configure.log" 2>&1 || { cat "build/$name.configure.log"; return 1; }
   cmake --build "build/$name" -j "$jobs"
   # shellcheck disable=SC2086  # ctest_args is a list of words
-  (cd "build/$name" && ctest --output-on-failure -j "$jobs" --timeout 600 $ctest_args)
+  (cd "build/$name" && ctest --output-on-failure --no-tests=error -j "$jobs" --timeout 600 $ctest_args)
 }
 
 mkdir -p build
 if [ "${MSKIAM_QUICK:-0}" = 1 ]; then
-  build_and_test gcc-debug g++ Debug "" -DMSKIAM_COMPILED=ON
+  build_and_test gcc-debug g++ Debug "-LE kafka" -DMSKIAM_COMPILED=ON
+  print_durations
   exit 0
 fi
 
-build_and_test clang-release clang++ Release "-LE e2e|plugin|packaging"
+build_and_test clang-release clang++ Release "-LE e2e|plugin|packaging|kafka"
 
 stage "sanitizers: ASan+UBSan+LSan and TSan"
 bash scripts/sanitizers.sh
@@ -49,16 +78,29 @@ stage "benchmarks (figures only, never asserted)"
 bash scripts/bench.sh || echo "bench: could not run (see above); timings are informational"
 MSKIAM_COMPILE_RUNS=3 bash scripts/compile-cost.sh
 
+stage "a real Apache Kafka broker: Java, jars from Maven Central (cached), the validator"
+/usr/bin/python3 tests/kafka/broker.py prepare >/dev/null
+
 stage "librdkafka 2.8.0 from Debian 13's source package"
 rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
 MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
   build_and_test gcc-debug-rdkafka-2.8 g++ Debug "" \
   -DCMAKE_BUILD_RPATH="$rdkafka_prefix/lib" -DCMAKE_PREFIX_PATH="$rdkafka_prefix"
 
+stage "librdkafka $newest_rdkafka from Debian's $newest_rdkafka_suite source package"
+newest_prefix=$(MSKIAM_RDKAFKA_VERSION=$newest_rdkafka MSKIAM_DEBIAN_SUITE=$newest_rdkafka_suite \
+  bash scripts/build-librdkafka.sh | tail -1)
+MSKIAM_EXPECT_RDKAFKA_VERSION=$newest_rdkafka PKG_CONFIG_PATH="$newest_prefix/lib/pkgconfig" \
+  build_and_test gcc-debug-rdkafka-newest g++ Debug "-L e2e|plugin|kafka" \
+  -DCMAKE_BUILD_RPATH="$newest_prefix/lib" -DCMAKE_PREFIX_PATH="$newest_prefix"
+
 stage "secret sweep: no secret issued during the tests appears in any output they left"
-/usr/bin/python3 tests/secret_sweep.py build/gcc-debug-rdkafka-2.8 \
-  "pLuGiNsEcReT/doNotPrint+0123456789abcdefgh" "e2e-static-secret-not-real" "check-base-secret-value"
+for dir in build/gcc-debug-rdkafka-2.8 build/gcc-debug-rdkafka-newest; do
+  /usr/bin/python3 tests/secret_sweep.py "$dir" \
+    "pLuGiNsEcReT/doNotPrint+0123456789abcdefgh" "e2e-static-secret-not-real" "check-base-secret-value"
+done
 
 # Last, so that CI reads this run's summary: everything with g++ and Debian's librdkafka 2.0.2,
-# and the compiled mode.
-build_and_test gcc-debug g++ Debug "" -DMSKIAM_COMPILED=ON
+# and the compiled mode. The real broker ran with 2.8.0 and the newest librdkafka above.
+print_durations
+build_and_test gcc-debug g++ Debug "-LE kafka" -DMSKIAM_COMPILED=ON
