@@ -153,17 +153,19 @@ else
   dpkg-source --skip-patches -x "$dsc" "$srcdir" >&2
   signature="archive chain (InRelease -> Sources -> .dsc SHA-256)"
 fi
+# Extracted without patches because dpkg-source applies all or none; the series is applied here, in
+# order, minus the unbundling ones.
 applied=()
 if [[ -f $srcdir/debian/patches/series ]]; then
-  while read -r patch _; do
-    [[ -z $patch || $patch == \#* ]] && continue
-    if [[ " ${unbundling_patches[*]} " == *" $patch "* ]]; then
-      log "not applying Debian patch $patch (unbundling)"
+  while read -r name _; do
+    [[ -z $name || $name == \#* ]] && continue
+    if [[ " ${unbundling_patches[*]} " == *" $name "* ]]; then
+      log "not applying Debian patch $name (unbundling)"
       continue
     fi
-    patch -d "$srcdir" -p1 --forward --quiet <"$srcdir/debian/patches/$patch" >&2 ||
-      die "Debian patch $patch does not apply"
-    applied+=("$patch")
+    patch -d "$srcdir" -p1 --forward --quiet <"$srcdir/debian/patches/$name" >&2 ||
+      die "Debian patch $name does not apply"
+    applied+=("$name")
   done <"$srcdir/debian/patches/series"
 fi
 log "Debian patches applied: ${applied[*]:-none}"
