@@ -13,6 +13,10 @@
 #
 # Environment:
 #   MSKIAM_RDKAFKA_VERSION  upstream version to build            (default 2.8.0, the one trixie ships)
+#                           Tested: 2.8.0 (trixie), 2.14.2 (sid and forky, the newest Debian served in
+#                           2026-12; experimental had none). sid keeps only its current version, so a
+#                           pin there fails once sid moves on; asking for a version a suite lacks prints
+#                           the ones it has, e.g. MSKIAM_RDKAFKA_VERSION=0 MSKIAM_DEBIAN_SUITE=sid.
 #   MSKIAM_RDKAFKA_PREFIX   where to install; must be empty, absent or made by this script
 #                           (default ${XDG_CACHE_HOME:-$HOME/.cache}/mskiam/librdkafka-<version>)
 #   MSKIAM_DEBIAN_SUITE     suite whose source package is used   (default trixie)
@@ -32,7 +36,15 @@ readonly stamp_name=.mskiam-librdkafka.stamp
 # in. No GSSAPI/Cyrus, no libcurl (OIDC), no zstd.
 readonly configure_flags=(--enable-ssl --enable-zlib --disable-zstd --disable-lz4-ext --disable-gssapi
                           --disable-curl)
-readonly build_deps=(build-essential dpkg-dev python3 pkg-config libssl-dev zlib1g-dev debian-archive-keyring)
+readonly build_deps=(build-essential dpkg-dev patch python3 pkg-config libssl-dev zlib1g-dev debian-archive-keyring)
+# Debian patches that only unbundle libraries for Debian's own packaging: debian/rules then regenerates
+# the OpenTelemetry sources with opentelemetry-proto, which Debian 12 lacks, and this script runs
+# upstream's configure, not debian/rules. Without them the upstream tree builds with its bundled cJSON,
+# nanopb and generated sources. Every other Debian patch is applied. Changing this list changes the
+# build: bump build_id's suffix.
+readonly unbundling_patches=(Add-enable-cjson-ext-option-to-build-with-an-external-lib.patch
+                             Add-enable-nanopb-ext-option-to-build-with-an-external-na.patch
+                             Use-nanopb-generated-header-paths-for-opentelemetry.patch)
 # Changes when anything that shapes the installed files changes, so an old cache is rebuilt, not reused.
 readonly build_id="librdkafka $version from Debian $suite; configure ${configure_flags[*]}; rpath \$ORIGIN; shared only; v2"
 
@@ -133,14 +145,30 @@ dsc=$(ls "$work"/src/librdkafka_*.dsc)
 srcdir=$work/src/librdkafka-$version
 if [[ -f $uploader_keyring ]]; then
   log "verifying the uploader's signature on $(basename "$dsc") with $uploader_keyring"
-  dpkg-source --require-valid-signature -x "$dsc" "$srcdir" >&2
+  dpkg-source --require-valid-signature --skip-patches -x "$dsc" "$srcdir" >&2
   signature="archive chain + uploader signature"
 else
   # dpkg-source warns that it cannot check the .dsc signature: the keyring of Debian uploaders is not
   # installed. The archive chain above already authenticates the .dsc and the tarballs.
-  dpkg-source -x "$dsc" "$srcdir" >&2
+  dpkg-source --skip-patches -x "$dsc" "$srcdir" >&2
   signature="archive chain (InRelease -> Sources -> .dsc SHA-256)"
 fi
+# Extracted without patches because dpkg-source applies all or none; the series is applied here, in
+# order, minus the unbundling ones.
+applied=()
+if [[ -f $srcdir/debian/patches/series ]]; then
+  while read -r name _; do
+    [[ -z $name || $name == \#* ]] && continue
+    if [[ " ${unbundling_patches[*]} " == *" $name "* ]]; then
+      log "not applying Debian patch $name (unbundling)"
+      continue
+    fi
+    patch -d "$srcdir" -p1 --forward --quiet <"$srcdir/debian/patches/$name" >&2 ||
+      die "Debian patch $name does not apply"
+    applied+=("$name")
+  done <"$srcdir/debian/patches/series"
+fi
+log "Debian patches applied: ${applied[*]:-none}"
 sha256=$(sed -n '/^Checksums-Sha256:/,/^[^ ]/p' "$dsc" | awk '/orig\.tar/ {print $1}')
 
 # --- build ----------------------------------------------------------------------------------------------
@@ -203,8 +231,8 @@ read -r got_cpp < <("$work/check++") || true
 
 printf '%s\n%s\n' "$build_id" "Debian $debian_version, built $(date -u +%Y-%m-%dT%H:%M:%SZ) in ${build_seconds}s" \
   >"$prefix/$stamp_name.new"
-printf 'source sha256 %s\nverified by %s\nmirror %s\nbuiltin.features %s\n' \
-  "$sha256" "$signature" "$mirror" "$features" >>"$prefix/$stamp_name.new"
+printf 'source sha256 %s\nverified by %s\nmirror %s\nDebian patches %s\nbuiltin.features %s\n' \
+  "$sha256" "$signature" "$mirror" "${applied[*]:-none}" "$features" >>"$prefix/$stamp_name.new"
 mv "$prefix/$stamp_name.new" "$stamp"
 
 log "librdkafka $got (Debian $debian_version) built in ${build_seconds}s," \
