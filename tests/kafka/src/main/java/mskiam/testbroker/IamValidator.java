@@ -3,9 +3,11 @@ package mskiam.testbroker;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import javax.security.auth.callback.Callback;
 import javax.security.auth.callback.UnsupportedCallbackException;
 import javax.security.auth.login.AppConfigurationEntry;
@@ -33,6 +35,12 @@ public final class IamValidator implements AuthenticateCallbackHandler {
     private TokenVerifier verifier;
     private EventLog events;
 
+    /** One verifier and one event log per JAAS entry: Kafka configures a handler per network processor,
+     * and they share the registry cache and the events file. */
+    private record Shared(TokenVerifier verifier, EventLog events) {}
+
+    private static final Map<String, Shared> SHARED = new HashMap<>();
+
     @Override
     public void configure(Map<String, ?> configs, String mechanism, List<AppConfigurationEntry> jaasEntries) {
         if (!"OAUTHBEARER".equals(mechanism) || jaasEntries.size() != 1) {
@@ -40,10 +48,24 @@ public final class IamValidator implements AuthenticateCallbackHandler {
                     + mechanism + " with " + jaasEntries.size());
         }
         Map<String, ?> options = jaasEntries.get(0).getOptions();
+        Shared shared;
+        synchronized (SHARED) {
+            shared = SHARED.get(new TreeMap<>(options).toString());
+            if (shared == null) {
+                shared = create(options);
+                SHARED.put(new TreeMap<>(options).toString(), shared);
+            }
+        }
+        verifier = shared.verifier();
+        events = shared.events();
+    }
+
+    private static Shared create(Map<String, ?> options) {
         String region = required(options, "region");
         long maxSkewS = Long.parseLong(optional(options, "max_skew_s", "300"));
-        verifier = new TokenVerifier(new Registry(Path.of(required(options, "registry"))), region,
+        TokenVerifier verifier = new TokenVerifier(new Registry(Path.of(required(options, "registry"))), region,
                 optional(options, "host", null), maxSkewS, System::currentTimeMillis);
+        EventLog events;
         try {
             events = new EventLog(optional(options, "events", null));
         } catch (IOException e) {
@@ -55,6 +77,7 @@ public final class IamValidator implements AuthenticateCallbackHandler {
         }
         log.info("mskiam-validator: configured for region {}, host {}, max skew {} s",
                 region, verifier.host(), maxSkewS);
+        return new Shared(verifier, events);
     }
 
     @Override
