@@ -18,6 +18,7 @@ the CLI.
 """
 import argparse
 import base64
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -85,7 +86,7 @@ def ensure_java_and_maven():
 
 
 def run_maven(build_dir):
-    base = ["mvn", "-B", "-q", "-Dmaven.repo.local=" + MAVEN_REPO, "-Dmskiam.build.dir=" + build_dir,
+    base = ["mvn", "-B", "-q", "-Dstyle.color=never", "-Dmaven.repo.local=" + MAVEN_REPO, "-Dmskiam.build.dir=" + build_dir,
             "-f", os.path.join(HERE, "pom.xml"), "package"]
     if os.path.isdir(MAVEN_REPO):
         # Offline first: a repository filled by an earlier run needs no network.
@@ -260,6 +261,8 @@ class KafkaBroker:
             if self._start_once(classpath, started + timeout_s):
                 self.startup_s = time.monotonic() - started
                 progress("broker ready on %s (%s) in %.1f s" % (self.bootstrap, self.listener, self.startup_s))
+                self._event("broker_started", port=self.port, region=self.region, host=self.host,
+                            tls=bool(self.tls_cert), startup_ms=int(self.startup_s * 1000))
                 if self.port_file:
                     write_atomically(self.port_file, "%d\n" % self.port)
                 return self
@@ -298,13 +301,13 @@ class KafkaBroker:
         only once the listener processes requests."""
         request = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as raw:
-                sock = raw
+            with contextlib.ExitStack() as stack:
+                sock = stack.enter_context(socket.create_connection(("127.0.0.1", self.port), timeout=2))
                 if self.tls_cert:
                     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                     context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
-                    sock = context.wrap_socket(raw)
+                    context.verify_mode = ssl.CERT_NONE  # the probe only asks whether Kafka answers
+                    sock = stack.enter_context(context.wrap_socket(sock))
                 sock.sendall(struct.pack(">i", len(request)) + request)
                 header = _read_exactly(sock, 10)
                 return struct.unpack(">iih", header)[1:] == (1, 0)
@@ -325,6 +328,13 @@ class KafkaBroker:
                 self.proc.wait()
         self.proc = None
         self.stdout.close()
+        self._event("broker_stopped")
+
+    def _event(self, name, **fields):
+        """The broker's own events, in the validator's file: lines appended whole (O_APPEND) by both."""
+        record = dict({"ts_ms": int(time.time() * 1000), "event": name}, **fields)
+        with open(self.events_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
 
     def events(self, kind=None):
         if not os.path.exists(self.events_path):

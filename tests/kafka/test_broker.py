@@ -16,6 +16,8 @@ MSKIAM_KAFKA_OPTIONAL=1 (then the run exits 77: skipped).
 import base64
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,15 +50,18 @@ REGISTRY = {
 AUTH_WAIT_S = 15  # a refused client must report the failure well before this
 
 the_broker = None
+work_dir = None  # MSKIAM_KAFKA_WORK_DIR (kept, e.g. for the secret sweep of CI), else a temporary one
 tokens_made = []  # every token handed to a client: none may appear in the broker's files
 
 
 def setUpModule():
-    global the_broker
-    work = tempfile.mkdtemp(prefix="mskiam-kafka-test-")
-    registry = os.path.join(work, "registry.json")
+    global the_broker, work_dir
+    work_dir = os.environ.get("MSKIAM_KAFKA_WORK_DIR") or tempfile.mkdtemp(prefix="mskiam-kafka-test-")
+    shutil.rmtree(os.path.join(work_dir, "broker"), ignore_errors=True)
+    os.makedirs(work_dir, exist_ok=True)
+    registry = os.path.join(work_dir, "registry.json")
     broker.write_atomically(registry, json.dumps(REGISTRY))
-    the_broker = broker.KafkaBroker(os.path.join(work, "broker"), registry, REGION,
+    the_broker = broker.KafkaBroker(os.path.join(work_dir, "broker"), registry, REGION,
                                     session_lifetime_ms=SESSION_LIFETIME_MS)
     the_broker.start()
     print("broker started in %.1f s" % the_broker.startup_s, file=sys.stderr)
@@ -65,6 +70,8 @@ def setUpModule():
 def tearDownModule():
     if the_broker is not None:
         the_broker.stop()
+    if work_dir and not os.environ.get("MSKIAM_KAFKA_WORK_DIR"):
+        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def token(key="AKIDBROKERA", secret=SECRET, region=REGION, **kwargs):
@@ -84,10 +91,10 @@ def padded_token():
     raise AssertionError("no user agent gave a URL that needs padding")
 
 
-def client_config(token_for_call, errors, **extra):
+def client_config(token_for_call, errors, bootstrap=None, **extra):
     def oauth_cb(_config):
         return token_for_call(), time.time() + 60  # confluent-kafka 1.7: (token, expiry in seconds)
-    config = {"bootstrap.servers": the_broker.bootstrap, "security.protocol": "SASL_PLAINTEXT",
+    config = {"bootstrap.servers": bootstrap or the_broker.bootstrap, "security.protocol": "SASL_PLAINTEXT",
               "sasl.mechanisms": "OAUTHBEARER", "oauth_cb": oauth_cb, "error_cb": errors.append,
               "reconnect.backoff.max.ms": 1000}
     config.update(extra)
@@ -234,6 +241,49 @@ class AcceptedTest(BrokerCase):
                         the_broker.metrics())
 
 
+@unittest.skipIf(not shutil.which("openssl"), "needs openssl to make a certificate")
+class TlsTest(BrokerCase):
+    """A second broker whose SASL listener is SASL_SSL, with a PEM certificate for 127.0.0.1."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = os.path.join(work_dir, "tls")
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        os.makedirs(cls.dir)
+        cls.cert, key = (os.path.join(cls.dir, n) for n in ("cert.pem", "key.pem"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                        "-keyout", key, "-out", cls.cert], check=True, capture_output=True)
+        cls.broker = broker.KafkaBroker(os.path.join(cls.dir, "broker"), the_broker.registry, REGION,
+                                        tls_cert=cls.cert, tls_key=key)
+        cls.broker.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+
+    def tls_config(self, token_for_call, errors):
+        return client_config(token_for_call, errors, bootstrap=self.broker.bootstrap,
+                             **{"security.protocol": "SASL_SSL", "ssl.ca.location": self.cert})
+
+    def test_sasl_ssl_produce_and_refusal(self):
+        self.assertEqual(self.broker.listener, "SASL_SSL")
+        errors, delivered = [], []
+        producer = confluent_kafka.Producer(self.tls_config(lambda: token(), errors))
+        producer.produce("tls", value=b"over tls", on_delivery=lambda err, msg: delivered.append(err))
+        self.assertEqual(producer.flush(20), 0, [e.str() for e in errors])
+        self.assertEqual(delivered, [None])
+        self.assertEqual(self.broker.events("token_accepted")[0]["principal"], PRINCIPAL_A)
+
+        refused = confluent_kafka.Producer(self.tls_config(lambda: token(region="eu-west-1", host=HOST), errors))
+        deadline = time.monotonic() + AUTH_WAIT_S
+        while time.monotonic() < deadline and not any("wrong region" in e.str() for e in errors):
+            refused.poll(0.1)
+        self.assertTrue(any("SASL authentication error: wrong region: token signed for eu-west-1" in e.str()
+                            for e in errors), [e.str() for e in errors])
+        self.assertIn("mskiam-validator: refused: wrong region", self.broker.log_text())
+
+
 # --------------------------------------------------------------------------------------------------
 # librdkafka >= 2.2 (KIP-368), in a child process that loads it, when a build is available
 
@@ -284,13 +334,14 @@ class Kip368Test(BrokerCase):
         reauth_before = socket_metric("successful-reauthentication-total")
         failed_before = socket_metric("failed-reauthentication-total")
         env = dict(os.environ, LD_LIBRARY_PATH=find_new_librdkafka())
-        tokens_path = os.path.join(the_broker.work_dir, "..", "child-tokens.json")
+        tokens_path = os.path.join(work_dir, "child-tokens.json")
         out = subprocess.run([sys.executable, os.path.abspath(__file__), "reauth-child", the_broker.bootstrap,
                               tokens_path], env=env, capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         with open(tokens_path) as f:
             tokens_made.extend(json.load(f))
+        os.remove(tokens_path)
         if result["libversion"] < "2.2":
             self.skipTest("the child loaded librdkafka %s" % result["libversion"])
         expected = "Cannot change principals during re-authentication from IAM.%s: IAM.%s" % (PRINCIPAL_A,
@@ -306,19 +357,57 @@ class Kip368Test(BrokerCase):
             socket_metric("failed-reauthentication-total") - failed_before), file=sys.stderr)
 
 
+class CommandLineTest(BrokerCase):
+    """`broker.py run` as the e2e runner starts it: the emulator's flags, a port file, SIGTERM -> exit 0."""
+
+    def test_port_file_and_sigterm(self):
+        d = os.path.join(work_dir, "cli")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        port_file, events = os.path.join(d, "port"), os.path.join(d, "events.jsonl")
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "broker.py"), "run", "--port", "0",
+                                 "--work-dir", os.path.join(d, "work"), "--registry", the_broker.registry,
+                                 "--region", REGION, "--port-file", port_file, "--events", events,
+                                 "--metrics", os.path.join(d, "metrics.json"), "--session-lifetime-ms", "60000"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(wait_for(lambda: os.path.exists(port_file) or proc.poll() is not None, 60))
+            self.assertIsNone(proc.poll(), proc.stderr.read() if proc.poll() is not None else "")
+            with open(port_file) as f:
+                bootstrap = "127.0.0.1:%d" % int(f.read())
+            errors = []
+            producer = confluent_kafka.Producer(client_config(lambda: token(), errors, bootstrap=bootstrap))
+            producer.produce("cli", value=b"v")
+            self.assertEqual(producer.flush(20), 0, [e.str() for e in errors])
+            del producer
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=40)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("kafka-broker listening on " + bootstrap, out)
+        with open(events) as f:
+            names = [json.loads(line)["event"] for line in f]
+        self.assertEqual((names[0], names[-1]), ("broker_started", "broker_stopped"))
+        self.assertIn("token_accepted", names)
+        with open(os.path.join(d, "metrics.json")) as f:
+            self.assertGreaterEqual(json.load(f)["socket_server"]["successful-authentication-total"], 1)
+
+
 class ZzNoSecretsTest(BrokerCase):
-    """Runs last (unittest sorts classes by name): everything the broker wrote, searched for secrets."""
+    """Runs last (unittest sorts classes by name): every file the brokers wrote (logs, events, metrics,
+    configuration, Kafka's data), searched for the secret, the session token and the tokens."""
 
     def test_no_secret_session_token_or_token_in_broker_output(self):
         self.assertTrue(tokens_made)
         outputs = {}
-        for root, _, names in os.walk(the_broker.work_dir):
+        for root, _, names in os.walk(work_dir):
             for name in names:
-                if name == "server.properties" or root.startswith(os.path.join(the_broker.work_dir, "kafka-logs")):
+                path = os.path.join(root, name)
+                if path == the_broker.registry:  # the secrets' source: the one file that must hold them
                     continue
-                with open(os.path.join(root, name), "rb") as f:
-                    outputs[name] = f.read().decode("utf-8", "replace")
-        self.assertIn("broker.log", outputs)
+                with open(path, "rb") as f:
+                    outputs[os.path.relpath(path, work_dir)] = f.read().decode("utf-8", "replace")
+        self.assertIn(os.path.join("broker", "broker.log"), outputs)
         encoded = [SECRET, SESSION_TOKEN, urllib.parse.quote(SESSION_TOKEN, safe="")]
         for name, text in outputs.items():
             for secret in encoded:

@@ -19,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every ~250 ms (and at JVM shutdown) writes, atomically, a JSON snapshot of Kafka's own socket-server
+ * Every ~250 ms (and at JVM shutdown, unless Kafka already removed its metrics) writes, atomically, a JSON snapshot of Kafka's own socket-server
  * metrics for the SASL listener (kafka.server:type=socket-server-metrics,listener=L,networkProcessor=*,
  * every numeric attribute summed over the processors), plus the validator's token counts. Tests read
  * it to see what Kafka itself counted: authentications, re-authentications, failures, expired sessions.
@@ -35,6 +35,7 @@ final class MetricsWriter {
     private final ObjectName pattern;
     private final String listener;
     private final MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    private boolean sawProcessors;
 
     private MetricsWriter(Path path, String listener) throws javax.management.MalformedObjectNameException {
         this.path = path;
@@ -85,6 +86,10 @@ final class MetricsWriter {
     private void write() throws Exception {
         Map<String, Double> sums = new TreeMap<>();
         Set<ObjectName> names = server.queryNames(pattern, null);
+        if (names.isEmpty() && sawProcessors) {
+            return; // Kafka is shutting down and removed its metrics: keep the last snapshot
+        }
+        sawProcessors |= !names.isEmpty();
         for (ObjectName name : names) {
             for (MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
                 Object value = server.getAttribute(name, attribute.getName());
