@@ -18,6 +18,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -29,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "emulator"))
 import broker  # noqa: E402
-from msk_emulator import presign_token  # noqa: E402  botocore signs the tokens
+from msk_emulator import Reader, Writer, presign_token  # noqa: E402  botocore signs the tokens
 
 import confluent_kafka  # noqa: E402  Debian's python3-confluent-kafka (scripts/setup.sh)
 
@@ -187,6 +189,65 @@ class RefusalTest(BrokerCase):
         self.assertNotEqual(forged, url)
         self.assert_refused(base64.urlsafe_b64encode(forged.encode()).rstrip(b"=").decode(),
                             "signature mismatch for access key id ASIABROKERB")
+
+
+def raw_authenticate(token_value):
+    """SaslHandshake v1 + SaslAuthenticate v1 on a bare socket -> (error code, message, session lifetime ms),
+    the session lifetime being what Kafka grants: min(connections.max.reauth.ms, lifetimeMs - now)."""
+    with socket.create_connection(("127.0.0.1", the_broker.port), timeout=10) as sock:
+        def request(correlation, api_key, body):
+            frame = struct.pack(">hhi", api_key, 1, correlation) + Writer().string("raw").value() + body
+            sock.sendall(struct.pack(">i", len(frame)) + frame)
+            size = struct.unpack(">i", read_exactly(sock, 4))[0]
+            r = Reader(read_exactly(sock, size))
+            assert r.int32() == correlation
+            return r
+        assert request(1, 17, Writer().string("OAUTHBEARER").value()).int16() == 0
+        message = b"n,,\x01auth=Bearer " + token_value.encode() + b"\x01\x01"
+        r = request(2, 36, Writer().bytes_(message).value())
+        error, text = r.int16(), r.string()
+        r.bytes_()
+        return error, text, r.int64()
+
+
+def read_exactly(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise OSError("connection closed by the broker")
+        data += chunk
+    return data
+
+
+class SessionLifetimeTest(BrokerCase):
+    """The validator's lifetimeMs is the token's expiry capped by the credentials': Kafka derives the
+    session lifetime it grants from it."""
+
+    def test_capped_by_connections_max_reauth_ms(self):
+        self.assertEqual(raw_authenticate(token()), (0, "", SESSION_LIFETIME_MS))
+
+    def test_capped_by_token_expiry(self):
+        error, _, lifetime = raw_authenticate(token(expires_s=2))
+        self.assertEqual(error, 0)
+        self.assertTrue(0 < lifetime <= 2000, lifetime)
+
+    def test_capped_by_credentials_expiry_after_a_registry_change(self):
+        registry = dict(REGISTRY, ASIASHORTLIVED={"secret_access_key": SECRET, "principal": PRINCIPAL_B,
+                                                  "expiration_ms": int(time.time() * 1000) + 2500})
+        broker.write_atomically(the_broker.registry, json.dumps(registry))
+        try:
+            error, _, lifetime = raw_authenticate(token(key="ASIASHORTLIVED", session_token=SESSION_TOKEN))
+        finally:
+            broker.write_atomically(the_broker.registry, json.dumps(REGISTRY))
+        self.assertEqual(error, 0)
+        self.assertTrue(1000 < lifetime <= 2500, lifetime)
+        self.assertEqual(the_broker.events("token_accepted")[-1]["expires_ms"],
+                         registry["ASIASHORTLIVED"]["expiration_ms"])
+
+    def test_refusal_is_sasl_authentication_failed_with_the_reason(self):
+        error, text, _ = raw_authenticate(token(key="AKIDNOBODY"))
+        self.assertEqual((error, text), (58, "unknown access key id AKIDNOBODY"))
 
 
 class AcceptedTest(BrokerCase):
