@@ -86,14 +86,23 @@ def ensure_java_and_maven():
 
 
 def run_maven(build_dir):
-    base = ["mvn", "-B", "-q", "-Dstyle.color=never", "-Dmaven.repo.local=" + MAVEN_REPO, "-Dmskiam.build.dir=" + build_dir,
+    base = ["mvn", "-B", "-q", "-Dmaven.repo.local=" + MAVEN_REPO, "-Dmskiam.build.dir=" + build_dir,
             "-f", os.path.join(HERE, "pom.xml"), "package"]
+
+    def maven(args):
+        # Quiet Maven still prints colour codes; its output is shown only when it fails.
+        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return done.returncode, done.stdout
+
     if os.path.isdir(MAVEN_REPO):
         # Offline first: a repository filled by an earlier run needs no network.
-        if subprocess.run(base[:1] + ["-o"] + base[1:], stdout=sys.stderr, stderr=sys.stderr).returncode == 0:
+        if maven(base[:1] + ["-o"] + base[1:])[0] == 0:
             return
         progress("offline build failed; resolving from Maven Central")
-    subprocess.run(base, check=True, stdout=sys.stderr, stderr=sys.stderr)
+    code, output = maven(base)
+    if code != 0:
+        sys.stderr.write(output)
+        raise RuntimeError("mvn package failed (exit %d), output above" % code)
 
 
 def prepare():
