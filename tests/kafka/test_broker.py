@@ -191,10 +191,10 @@ class RefusalTest(BrokerCase):
                             "signature mismatch for access key id ASIABROKERB")
 
 
-def raw_authenticate(token_value):
+def raw_authenticate(token_value, port=None):
     """SaslHandshake v1 + SaslAuthenticate v1 on a bare socket -> (error code, message, session lifetime ms),
     the session lifetime being what Kafka grants: min(connections.max.reauth.ms, lifetimeMs - now)."""
-    with socket.create_connection(("127.0.0.1", the_broker.port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", port or the_broker.port), timeout=10) as sock:
         def request(correlation, api_key, body):
             frame = struct.pack(">hhi", api_key, 1, correlation) + Writer().string("raw").value() + body
             sock.sendall(struct.pack(">i", len(frame)) + frame)
@@ -419,7 +419,8 @@ class Kip368Test(BrokerCase):
 
 
 class CommandLineTest(BrokerCase):
-    """`broker.py run` as the e2e runner starts it: the emulator's flags, a port file, SIGTERM -> exit 0."""
+    """`broker.py run` as the e2e runner starts it: the emulator's flags, a port file, SIGTERM -> exit 0.
+    Without --session-lifetime-ms, Kafka grants a session as long as the token."""
 
     def test_port_file_and_sigterm(self):
         d = os.path.join(work_dir, "cli")
@@ -429,13 +430,17 @@ class CommandLineTest(BrokerCase):
         proc = subprocess.Popen([sys.executable, os.path.join(HERE, "broker.py"), "run", "--port", "0",
                                  "--work-dir", os.path.join(d, "work"), "--registry", the_broker.registry,
                                  "--region", REGION, "--port-file", port_file, "--events", events,
-                                 "--metrics", os.path.join(d, "metrics.json"), "--session-lifetime-ms", "60000"],
+                                 "--metrics", os.path.join(d, "metrics.json")],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             self.assertTrue(wait_for(lambda: os.path.exists(port_file) or proc.poll() is not None, 60))
             self.assertIsNone(proc.poll(), proc.stderr.read() if proc.poll() is not None else "")
             with open(port_file) as f:
-                bootstrap = "127.0.0.1:%d" % int(f.read())
+                port = int(f.read())
+            bootstrap = "127.0.0.1:%d" % port
+            error, _, lifetime = raw_authenticate(token(expires_s=600), port)
+            self.assertEqual(error, 0)
+            self.assertTrue(590 * 1000 < lifetime <= 600 * 1000, lifetime)
             errors = []
             producer = confluent_kafka.Producer(client_config(lambda: token(), errors, bootstrap=bootstrap))
             producer.produce("cli", value=b"v")
