@@ -19,6 +19,7 @@ the CLI.
 import argparse
 import base64
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -260,7 +261,7 @@ class KafkaBroker:
         command = (["java"] + JVM_OPTIONS + ["-Dlog4j2.configurationFile=" + LOG4J_CONFIG,
                                              "-Dmskiam.broker.log=" + self.log_path,
                                              "-cp", os.path.join(classpath, "*"), main] + list(args))
-        return subprocess.Popen(command, **popen)
+        return subprocess.Popen(command, preexec_fn=_term_when_parent_dies, **popen)
 
     def start(self, timeout_s=60, attempts=3):
         started = time.monotonic()
@@ -298,6 +299,7 @@ class KafkaBroker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self.proc = None
+                self.stdout.close()
                 return False
             if "Kafka Server started" in self.log_text()[self._log_offset:] and self._answers_api_versions():
                 return True
@@ -374,6 +376,16 @@ class KafkaBroker:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _term_when_parent_dies():
+    """In the child before exec: SIGTERM when this process dies, so that a test killed by its timeout
+    leaves no JVM behind (Linux prctl PR_SET_PDEATHSIG). Linux ties it to the thread that started the
+    child: start a broker from a thread that lives as long as the broker (normally the main thread)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _read_exactly(sock, n):

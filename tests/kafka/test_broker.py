@@ -300,6 +300,7 @@ class AcceptedTest(BrokerCase):
         self.assertEqual(delivered, [None, None])
         self.assertTrue(wait_for(lambda: socket_metric("expired-connections-killed-count") > killed_before, 3),
                         the_broker.metrics())
+        self.assertIn("Disconnecting expired channel", the_broker.log_text())
 
 
 @unittest.skipIf(not shutil.which("openssl"), "needs openssl to make a certificate")
