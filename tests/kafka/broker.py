@@ -9,6 +9,8 @@ event log and a snapshot of Kafka's own socket-server metrics. Python 3 standard
     broker.py prepare                      # resolve, compile, cache; prints the classpath dir last
     broker.py run --work-dir DIR --registry REG.json --region us-east-1 --port-file PORT \
         --events EVENTS.jsonl [--metrics METRICS.json] [--session-lifetime-ms 4000] ...
+    broker.py --port 0 --port-file PORT --registry REG.json ...   # msk_emulator.py's command line:
+                                                                  # `run`, work dir beside PORT
 
 As a module: KafkaBroker(work_dir, registry, region, ...).start() -> .bootstrap, .events(), .metrics(),
 .log_text(), .stop().
@@ -414,7 +416,8 @@ def main(argv=None):
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("prepare", help="resolve, compile and cache the broker; prints the classpath dir")
     run = sub.add_parser("run", help="run one broker in the foreground until SIGTERM/SIGINT")
-    run.add_argument("--work-dir", required=True, help="fresh log dir, server.properties, broker.log")
+    run.add_argument("--work-dir", help="fresh log dir, server.properties, broker.log "
+                     "(default: kafka-broker/ beside --port-file, else a new temporary directory)")
     run.add_argument("--registry", required=True, help="credential registry JSON file")
     run.add_argument("--region", required=True)
     run.add_argument("--host", help="expected token host (default kafka.<region>.amazonaws.com)")
@@ -429,6 +432,9 @@ def main(argv=None):
     run.add_argument("--topic-partitions", type=int, default=3, help="partitions of auto-created topics")
     run.add_argument("--initial-rebalance-delay-ms", type=int, default=0,
                      help="group.initial.rebalance.delay.ms (Kafka's default is 3000)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
+        argv = ["run"] + argv  # the emulator's command line, as it is
     args = p.parse_args(argv)
 
     if args.command == "prepare":
@@ -441,10 +447,14 @@ def main(argv=None):
     if args.session_lifetime_ms is not None and args.session_lifetime_ms <= 0:
         p.error("--session-lifetime-ms must be > 0")
 
+    work_dir = args.work_dir
+    if work_dir is None:
+        work_dir = (os.path.join(os.path.dirname(os.path.abspath(args.port_file)), "kafka-broker")
+                    if args.port_file else tempfile.mkdtemp(prefix="kafka-broker-"))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    broker = KafkaBroker(args.work_dir, args.registry, args.region, host=args.host,
+    broker = KafkaBroker(work_dir, args.registry, args.region, host=args.host,
                          session_lifetime_ms=args.session_lifetime_ms, max_skew_s=args.max_skew_s,
                          tls_cert=args.tls_cert, tls_key=args.tls_key, events=args.events, metrics=args.metrics,
                          topic_partitions=args.topic_partitions,

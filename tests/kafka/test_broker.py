@@ -420,7 +420,8 @@ class Kip368Test(BrokerCase):
 
 
 class CommandLineTest(BrokerCase):
-    """`broker.py run` as the e2e runner starts it: the emulator's flags, a port file, SIGTERM -> exit 0.
+    """broker.py started with the emulator's command line, as the e2e runner does: a port file, the work
+    dir beside it, SIGTERM -> exit 0.
     Without --session-lifetime-ms, Kafka grants a session as long as the token."""
 
     def test_port_file_and_sigterm(self):
@@ -428,10 +429,9 @@ class CommandLineTest(BrokerCase):
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
         port_file, events = os.path.join(d, "port"), os.path.join(d, "events.jsonl")
-        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "broker.py"), "run", "--port", "0",
-                                 "--work-dir", os.path.join(d, "work"), "--registry", the_broker.registry,
-                                 "--region", REGION, "--port-file", port_file, "--events", events,
-                                 "--metrics", os.path.join(d, "metrics.json")],
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "broker.py"), "--port", "0",
+                                 "--port-file", port_file, "--registry", the_broker.registry,
+                                 "--events", events, "--region", REGION],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             self.assertTrue(wait_for(lambda: os.path.exists(port_file) or proc.poll() is not None, 60))
@@ -456,7 +456,9 @@ class CommandLineTest(BrokerCase):
             names = [json.loads(line)["event"] for line in f]
         self.assertEqual((names[0], names[-1]), ("broker_started", "broker_stopped"))
         self.assertIn("token_accepted", names)
-        with open(os.path.join(d, "metrics.json")) as f:
+        with open(os.path.join(d, "kafka-broker", "broker.log")) as f:
+            self.assertIn("Kafka Server started", f.read())
+        with open(os.path.join(d, "kafka-broker", "metrics.json")) as f:
             self.assertGreaterEqual(json.load(f)["socket_server"]["successful-authentication-total"], 1)
 
 
