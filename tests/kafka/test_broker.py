@@ -280,7 +280,11 @@ class AcceptedTest(BrokerCase):
         b = [e for e in accepted if e["access_key_id"] == "ASIABROKERB"]
         self.assertTrue(b)
         # expiry = X-Amz-Date + 900 s, within the credentials' remaining hour
-        self.assertLess(abs(b[-1]["expires_ms"] - (b[-1]["ts_ms"] + 900 * 1000)), 2000)
+        self.assertEqual(b[-1]["expires_ms"], b[-1]["signed_at_ms"] + 900 * 1000)
+        self.assertEqual(b[-1]["expires_ms"], b[-1]["token_expires_ms"])
+        self.assertEqual(b[-1]["credentials_expire_ms"], REGISTRY["ASIABROKERB"]["expiration_ms"])
+        self.assertTrue(b[-1]["session_token"])
+        self.assertLess(abs(b[-1]["signed_at_ms"] - b[-1]["ts_ms"]), 2000)
         self.assertTrue(wait_for(lambda: socket_metric("successful-authentication-total")
                                  >= succeeded_before + 2, 3), the_broker.metrics())
 

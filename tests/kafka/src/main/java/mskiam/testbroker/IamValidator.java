@@ -110,6 +110,10 @@ public final class IamValidator implements AuthenticateCallbackHandler {
         e.put("access_key_id", ok.accessKeyId());
         e.put("principal", ok.principal());
         e.put("expires_ms", ok.expiresMs());
+        e.put("signed_at_ms", ok.signedAtMs());
+        e.put("token_expires_ms", ok.tokenExpiresMs());
+        e.put("credentials_expire_ms", ok.credentialsExpireMs());
+        e.put("session_token", ok.sessionToken());
         events.write(e);
         MetricsWriter.count("tokens_accepted");
         callback.token(new IamToken(callback.tokenValue(), ok));

@@ -35,7 +35,13 @@ final class TokenVerifier {
     static final String SERVICE = "kafka-cluster";
     static final int MAX_EXPIRES_S = 900;
 
-    record Verified(String accessKeyId, String principal, long signedAtMs, long expiresMs) {}
+    /** expiresMs: the token's expiry capped by the credentials' (null: they do not expire). */
+    record Verified(String accessKeyId, String principal, long signedAtMs, long tokenExpiresMs,
+                    Long credentialsExpireMs, boolean sessionToken) {
+        long expiresMs() {
+            return credentialsExpireMs == null ? tokenExpiresMs : Math.min(tokenExpiresMs, credentialsExpireMs);
+        }
+    }
 
     private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
     private static final DateTimeFormatter ISO = DateTimeFormatter.ISO_INSTANT;
@@ -145,11 +151,8 @@ final class TokenVerifier {
                     + ISO.format(Instant.ofEpochMilli(entry.expirationMs())), accessKeyId);
         }
 
-        long expiresMs = tokenExpiry.toEpochMilli();
-        if (entry.expirationMs() != null) {
-            expiresMs = Math.min(expiresMs, entry.expirationMs());
-        }
-        return new Verified(accessKeyId, entry.principal(), signedAt.toEpochMilli(), expiresMs);
+        return new Verified(accessKeyId, entry.principal(), signedAt.toEpochMilli(), tokenExpiry.toEpochMilli(),
+                entry.expirationMs(), params.containsKey("X-Amz-Security-Token"));
     }
 
     /** Presigns the same GET with the SDK, at the token's own second and lifetime, and returns its signature. */
