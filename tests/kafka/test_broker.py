@@ -284,7 +284,7 @@ class AcceptedTest(BrokerCase):
         self.assertEqual(b[-1]["expires_ms"], b[-1]["token_expires_ms"])
         self.assertEqual(b[-1]["credentials_expire_ms"], REGISTRY["ASIABROKERB"]["expiration_ms"])
         self.assertTrue(b[-1]["session_token"])
-        self.assertLess(abs(b[-1]["signed_at_ms"] - b[-1]["ts_ms"]), 2000)
+        self.assertLessEqual(b[-1]["signed_at_ms"], b[-1]["ts_ms"])  # the token is reused on reconnects
         self.assertTrue(wait_for(lambda: socket_metric("successful-authentication-total")
                                  >= succeeded_before + 2, 3), the_broker.metrics())
 

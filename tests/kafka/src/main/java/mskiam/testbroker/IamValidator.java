@@ -95,6 +95,10 @@ public final class IamValidator implements AuthenticateCallbackHandler {
         TokenVerifier.Verified ok;
         try {
             ok = verifier.verify(callback.tokenValue());
+        } catch (RuntimeException bug) {
+            // Named by its class only: a message could quote the token.
+            log.error("mskiam-validator: internal error ({}) while checking a token", bug.getClass().getName());
+            throw new SaslAuthenticationException("mskiam-validator internal error: " + bug.getClass().getName());
         } catch (Refusal refusal) {
             log.info("mskiam-validator: refused: {}", refusal.getMessage());
             ObjectNode e = events.event("token_refused");
