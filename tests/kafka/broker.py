@@ -278,10 +278,13 @@ class KafkaBroker:
                 if self.port_file:
                     write_atomically(self.port_file, "%d\n" % self.port)
                 return self
-            progress("start-up attempt %d failed; see %s" % (attempt, self.log_path))
+            progress("attempt %d: Kafka exited during start-up (a port taken meanwhile?); see %s"
+                     % (attempt, self.log_path))
         raise RuntimeError("the Kafka broker did not start; see %s:\n%s" % (self.log_path, self.log_tail()))
 
     def _start_once(self, classpath, deadline):
+        """True once ready, False when Kafka exited (worth another try with new ports); raises when
+        it is still not ready at the deadline."""
         logs = os.path.join(self.work_dir, "kafka-logs")
         shutil.rmtree(logs, ignore_errors=True)
         sasl_port, plain_port, controller_port = free_ports(3)
@@ -307,7 +310,7 @@ class KafkaBroker:
                 return True
             time.sleep(0.1)
         self.stop()
-        return False
+        raise RuntimeError("the Kafka broker was not ready in time; see %s:\n%s" % (self.log_path, self.log_tail()))
 
     def _answers_api_versions(self):
         """An ApiVersions v0 round trip on the SASL listener: Kafka answers it before authentication,
