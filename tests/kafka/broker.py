@@ -171,8 +171,12 @@ def jaas_value(value):
 
 
 def new_cluster_id():
-    """A Kafka Uuid: 16 random bytes, unpadded base64url (what `kafka-storage random-uuid` prints)."""
-    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
+    """A Kafka Uuid: 16 random bytes, unpadded base64url (what `kafka-storage random-uuid` prints).
+    Like Kafka's own, never one that starts with '-': a command line would read it as an option."""
+    while True:
+        uuid = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
+        if not uuid.startswith("-"):
+            return uuid
 
 
 class KafkaBroker:
@@ -293,7 +297,7 @@ class KafkaBroker:
             f.write(self._server_properties(sasl_port, plain_port, controller_port))
         with open(os.path.join(self.work_dir, "storage-format.out"), "w") as out:
             fmt = self._java(classpath, "kafka.tools.StorageTool", "format", "--standalone",
-                             "-t", new_cluster_id(), "-c", properties, stdout=out, stderr=subprocess.STDOUT)
+                             "--cluster-id=" + new_cluster_id(), "-c", properties, stdout=out, stderr=subprocess.STDOUT)
             if fmt.wait() != 0:
                 raise RuntimeError("kafka-storage format failed: see %s" % out.name)
         self._log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
