@@ -571,7 +571,7 @@ class Scenario(unittest.TestCase):
         s = getattr(self, "last_summary", None) or self.broker.summary()
         record = dict(outcome, broker=BROKER, scenario=self._testMethodName,
                       librdkafka=version_text(RDKAFKA_VERSION),
-                      principals=len(s["principals"]),
+                      several_principals=len(s["principals"]) > 1,
                       reauthenticated=s["reauthentications"] > 0,
                       principal_change_refused=s["principal_change_refusals"] > 0,
                       other_auth_failures=len([r for r in s["auth_failed"]
@@ -988,10 +988,10 @@ def run_scenarios(only):
 
 
 # What the emulator and Kafka must agree on, scenario by scenario: the message counts and the
-# classes of what the broker decided. Exact authentication counts depend on timing and are not
-# compared; duplicates only where one principal held throughout (elsewhere the emulator, which
+# classes of what the broker decided. Exact authentication and principal counts depend on timing
+# (two clients may draw a session name in the same millisecond) and are not compared; duplicates only where one principal held throughout (elsewhere the emulator, which
 # does not deduplicate retried batches as Kafka's idempotence does, may count more).
-AGREED_FIELDS = ("produced", "acknowledged", "consumed_distinct", "lost", "principals",
+AGREED_FIELDS = ("produced", "acknowledged", "consumed_distinct", "lost", "several_principals",
                  "reauthenticated", "principal_change_refused", "other_auth_failures")
 
 
