@@ -1,0 +1,164 @@
+// The official Java library (software.amazon.msk:aws-msk-iam-auth) as an oracle: its OAUTHBEARER
+// token generation, IAMOAuthBearerLoginCallbackHandler, driven as Kafka clients drive it
+// (configure once, then handle an OAuthBearerTokenCallback per token). Two modes:
+//   OracleJava                                signing cases as JSON lines on stdin (../README.md),
+//                                             one answer line per case on stdout
+//   OracleJava --bench SECONDS session|nosession
+//                                             tokens per second in a warm loop
+// The handler takes its credentials and region from providers it builds in configure(); this
+// driver replaces both private fields with providers answering the current case. Its clock is the
+// JVM's (Aws4Signer without a clock override, Instant.now() for the expiry): X-Amz-Date is the
+// real time, so the differential test verifies its signature with botocore instead.
+package oracle;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.lang.reflect.Field;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import javax.security.auth.callback.Callback;
+import org.apache.kafka.common.security.oauthbearer.OAuthBearerTokenCallback;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentials;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.msk.auth.iam.IAMOAuthBearerLoginCallbackHandler;
+import software.amazon.msk.auth.iam.internals.region.ConfigurableRegionProvider;
+
+public final class OracleJava {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  // What the handler's two providers answer: the current case's credentials and region.
+  private static volatile AwsCredentials credentials;
+  private static volatile Region region;
+
+  private static final class CaseRegion implements ConfigurableRegionProvider {
+    @Override public Region getRegion() { return region; }
+    @Override public Region getRegion(String ignored) { return region; }
+  }
+
+  private static IAMOAuthBearerLoginCallbackHandler handler() throws ReflectiveOperationException {
+    IAMOAuthBearerLoginCallbackHandler handler = new IAMOAuthBearerLoginCallbackHandler();
+    handler.configure(Map.of(), "OAUTHBEARER", List.of());
+    set(handler, "credentialsProvider",
+        (software.amazon.awssdk.auth.credentials.AwsCredentialsProvider) () -> credentials);
+    set(handler, "awsRegionProvider", new CaseRegion());
+    return handler;
+  }
+
+  private static void set(Object target, String name, Object value) throws ReflectiveOperationException {
+    Field field = target.getClass().getDeclaredField(name);
+    field.setAccessible(true);
+    field.set(target, value);
+  }
+
+  private static AwsCredentials credentialsOf(String accessKey, String secret, String sessionToken) {
+    // The library takes no credential expiry into account: plain SDK credentials carry none.
+    return sessionToken.isEmpty() ? AwsBasicCredentials.create(accessKey, secret)
+        : AwsSessionCredentials.create(accessKey, secret, sessionToken);
+  }
+
+  private static OAuthBearerTokenCallback sign(IAMOAuthBearerLoginCallbackHandler handler) throws Exception {
+    OAuthBearerTokenCallback callback = new OAuthBearerTokenCallback();
+    handler.handle(new Callback[] {callback});
+    return callback;
+  }
+
+  private static void answerCases(PrintStream out) throws Exception {
+    IAMOAuthBearerLoginCallbackHandler handler = handler();
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    for (String line; (line = in.readLine()) != null; ) {
+      if (line.isBlank()) continue;
+      JsonNode c = JSON.readTree(line);
+      ObjectNode answer = JSON.createObjectNode();
+      answer.put("id", c.get("id").asLong());
+      credentials = credentialsOf(c.get("access_key").asText(), c.get("secret").asText(),
+          c.get("session_token").asText());
+      region = Region.of(c.get("region").asText());
+      try {
+        OAuthBearerTokenCallback callback = sign(handler);
+        if (callback.token() == null) {
+          answer.put("error", "no token");  // the handler sets an error code, never a secret
+        } else {
+          answer.put("token", callback.token().value());
+          answer.put("expiry_ms", callback.token().lifetimeMs());
+        }
+      } catch (Exception e) {
+        answer.put("error", e.getClass().getSimpleName());  // the class only: messages may quote inputs
+      }
+      out.println(JSON.writeValueAsString(answer));
+    }
+    out.flush();
+  }
+
+  // The inputs of mskiam-bench: same keys, a 444-byte session token, us-east-1, 900 s.
+  private static AwsCredentials benchCredentials(boolean withSession) {
+    StringBuilder token = new StringBuilder("IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+");
+    while (token.length() < 440) token.append("Ab3+Cd/Ef9=Gh1+Ij2/Kl3=");
+    token.setLength(440);
+    token.append("Zz==");
+    return credentialsOf("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        withSession ? token.toString() : "");
+  }
+
+  private record Run(long calls, double wall, double cpu, double best, String token) {}
+
+  // Runs `chunks` slices of budget/chunks; the fastest slice (CPU time) is the least disturbed.
+  private static Run run(IAMOAuthBearerLoginCallbackHandler handler, double budget, int chunks) throws Exception {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long wall0 = System.nanoTime();
+    long cpu0 = threads.getCurrentThreadCpuTime();
+    long calls = 0;
+    double best = 0;
+    String token = "";
+    for (int c = 0; c < chunks; ++c) {
+      long start = System.nanoTime();
+      long startCpu = threads.getCurrentThreadCpuTime();
+      long n = 0;
+      while ((System.nanoTime() - start) / 1e9 < budget / chunks) {
+        for (int i = 0; i < 50; ++i) token = sign(handler).token().value();
+        n += 50;
+      }
+      best = Math.max(best, n / ((threads.getCurrentThreadCpuTime() - startCpu) / 1e9));
+      calls += n;
+    }
+    return new Run(calls, (System.nanoTime() - wall0) / 1e9,
+        (threads.getCurrentThreadCpuTime() - cpu0) / 1e9, best, token);
+  }
+
+  private static void bench(double seconds, boolean withSession) throws Exception {
+    IAMOAuthBearerLoginCallbackHandler handler = handler();
+    credentials = benchCredentials(withSession);
+    region = Region.US_EAST_1;
+    run(handler, Math.max(1, seconds / 3), 1);  // warm-up: let the JIT compile the library
+    Run r = run(handler, seconds, 6);
+    ObjectNode o = JSON.createObjectNode();
+    o.put("signer", "aws-msk-iam-auth");
+    o.put("version", IAMOAuthBearerLoginCallbackHandler.class.getPackage().getImplementationVersion());
+    o.put("runtime", "java " + System.getProperty("java.version"));
+    o.put("session_token", withSession);
+    o.put("calls", r.calls());
+    o.put("wall_s", r.wall());
+    o.put("cpu_s", r.cpu());
+    o.put("tokens_per_s_wall", r.calls() / r.wall());
+    o.put("tokens_per_s_cpu", r.calls() / r.cpu());
+    o.put("tokens_per_s_cpu_best", r.best());
+    o.put("token_bytes", r.token().length());
+    System.out.println(JSON.writeValueAsString(o));
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("--bench")) {
+      bench(Double.parseDouble(args[1]), args.length > 2 && args[2].equals("session"));
+    } else {
+      answerCases(new PrintStream(System.out, false, StandardCharsets.UTF_8));
+    }
+  }
+}
