@@ -21,6 +21,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import javax.security.auth.callback.Callback;
@@ -59,10 +60,15 @@ public final class OracleJava {
     field.set(target, value);
   }
 
-  private static AwsCredentials credentialsOf(String accessKey, String secret, String sessionToken) {
-    // The library takes no credential expiry into account: plain SDK credentials carry none.
-    return sessionToken.isEmpty() ? AwsBasicCredentials.create(accessKey, secret)
-        : AwsSessionCredentials.create(accessKey, secret, sessionToken);
+  // The SDK's session credentials carry an expiry (which the library does not read); its basic
+  // credentials have no place for one.
+  private static AwsCredentials credentialsOf(String accessKey, String secret, String sessionToken,
+                                              long expirationMs) {
+    if (sessionToken.isEmpty()) return AwsBasicCredentials.create(accessKey, secret);
+    AwsSessionCredentials.Builder b = AwsSessionCredentials.builder().accessKeyId(accessKey)
+        .secretAccessKey(secret).sessionToken(sessionToken);
+    if (expirationMs >= 0) b.expirationTime(Instant.ofEpochMilli(expirationMs));
+    return b.build();
   }
 
   private static OAuthBearerTokenCallback sign(IAMOAuthBearerLoginCallbackHandler handler) throws Exception {
@@ -80,8 +86,10 @@ public final class OracleJava {
       ObjectNode answer = JSON.createObjectNode();
       answer.put("id", c.get("id").asLong());
       credentials = credentialsOf(c.get("access_key").asText(), c.get("secret").asText(),
-          c.get("session_token").asText());
+          c.get("session_token").asText(), c.get("expiration_ms").asLong());
       region = Region.of(c.get("region").asText());
+      // The library finds the region again in the host name, among the regions its SDK lists.
+      answer.put("sdk_lists_region", Region.regions().contains(region));
       try {
         OAuthBearerTokenCallback callback = sign(handler);
         if (callback.token() == null) {
@@ -105,7 +113,7 @@ public final class OracleJava {
     token.setLength(440);
     token.append("Zz==");
     return credentialsOf("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        withSession ? token.toString() : "");
+        withSession ? token.toString() : "", -1);
   }
 
   private record Run(long calls, double wall, double cpu, double best, String token) {}
