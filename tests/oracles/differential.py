@@ -39,7 +39,7 @@ SIGNERS = ("mskiam",) + OFFICIAL
 FROZEN = {"mskiam", "js", "python"}
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-REGION_ID = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+REGION_ID = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
 
 
 # --- the cases ----------------------------------------------------------------------------------
