@@ -36,7 +36,7 @@ declare -A ready note
 log_of() { echo "$cache/$1-install.log"; }
 
 install_js() {
-  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm; fi
   local stamp dir=$cache/js
   stamp=$(stamp_of js/package.json js/package-lock.json)
   if ! current js "$stamp"; then
@@ -50,7 +50,7 @@ install_js() {
 }
 
 install_python() {
-  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || apt_install python3 python3-venv
+  if ! /usr/bin/python3 -c 'import ensurepip' 2>/dev/null; then apt_install python3 python3-venv; fi
   local stamp venv=$cache/venv
   stamp=$(stamp_of python/requirements.txt)
   if ! current python "$stamp"; then
@@ -70,7 +70,7 @@ go_env() {
 }
 
 install_go() {
-  command -v go >/dev/null || apt_install golang-go
+  if ! command -v go >/dev/null; then apt_install golang-go; fi
   go_env
   # go.mod asks for Go 1.21 (the signer's own minimum); Debian 12's golang-go is 1.19.
   local minor
@@ -88,7 +88,9 @@ install_go() {
 }
 
 install_java() {
-  command -v javac >/dev/null && command -v mvn >/dev/null || apt_install openjdk-17-jdk-headless maven
+  if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then
+    apt_install openjdk-17-jdk-headless maven
+  fi
   local stamp
   stamp=$(stamp_of java/pom.xml java/src/main/java/oracle/OracleJava.java)
   if ! current java "$stamp" || [ ! -f "$cache/java.classpath" ]; then
