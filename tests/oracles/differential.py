@@ -146,7 +146,9 @@ def decode(token):
     url = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     parts = urllib.parse.urlsplit(url)
     pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True)
-    return {"scheme": parts.scheme, "host": parts.netloc, "path": parts.path, "params": dict(pairs)}
+    raw = dict(kv.split("=", 1) for kv in parts.query.split("&"))  # as encoded in the URL
+    return {"scheme": parts.scheme, "host": parts.netloc, "path": parts.path, "params": dict(pairs),
+            "raw": raw}
 
 
 # --- what each signer is documented to do (docs/comparison.md) ----------------------------------
@@ -291,6 +293,11 @@ def check_case(case, answers, windows, findings):
         view["(scheme)"] = t["scheme"]
         view["(host)"] = t["host"]
         view["(path)"] = t["path"]
+        # The signed values as each signer percent-encodes them (the scope's date aside).
+        raw = dict(t["raw"])
+        raw["X-Amz-Credential"] = raw.get("X-Amz-Credential", "").replace(date[:8], "<date>", 1)
+        view["(encoding)"] = "&".join("%s=%s" % (k, raw.get(k)) for k in (
+            "Action", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Security-Token", "X-Amz-SignedHeaders"))
         view["(lifetime ms)"] = "%.3f" % (t["expiry_ms"] - signed_s * 1000)
         # The credential scope's date must be the signer's own X-Amz-Date; compared without it,
         # since the unfrozen signers sign at the real time.
@@ -334,7 +341,7 @@ def compare(case, views, capped, findings):
                 continue
             label = explain(name, signer, case, capped)
             if label is None:
-                shown = "<session token>" if name == "X-Amz-Security-Token" else value[:80]
+                shown = "<withheld>" if name in ("X-Amz-Security-Token", "(encoding)") else value[:80]
                 findings.fail(cid, signer, "%s is %r, unlike %s" % (
                     name, shown, "the majority" if majority else "the others"))
             else:
