@@ -14,6 +14,7 @@ import argparse
 import base64
 import collections
 import datetime
+import glob
 import json
 import math
 import os
@@ -47,8 +48,8 @@ REGION_ID = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
 def regions():
     """Every region of every partition, from the partitions file of the pinned botocore in the
     venv (it knows the newest partitions), else Debian's."""
-    for path in (os.path.join(CACHE, "venv/lib/python3.11/site-packages/botocore/data/partitions.json"),
-                 os.path.join(os.path.dirname(botocore.__file__), "data/partitions.json")):
+    pinned = glob.glob(os.path.join(CACHE, "venv/lib/python3*/site-packages/botocore/data/partitions.json"))
+    for path in pinned + [os.path.join(os.path.dirname(botocore.__file__), "data/partitions.json")]:
         if os.path.exists(path):
             data = json.load(open(path))
             return sorted(r for p in data["partitions"] for r in p["regions"] if REGION_ID.match(r))
