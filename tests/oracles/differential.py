@@ -131,7 +131,7 @@ def run_driver(name, argv, env, cases):
     payload = "".join(json.dumps(c) + "\n" for c in cases)
     start = time.time()
     proc = subprocess.run(argv, input=payload, capture_output=True, text=True,
-                          env=dict(os.environ, **env), timeout=1200)
+                          env=dict(os.environ, **env), timeout=600)
     end = time.time()
     if proc.returncode != 0:
         raise RuntimeError("%s driver exited %d" % (name, proc.returncode))
