@@ -1,26 +1,25 @@
 #!/usr/bin/env bash
 # Token cost, side by side with the official signers. One run:
 #   1. builds mskiam-bench (Release, build/bench) and runs it (Google Benchmark, 5 repetitions);
-#   2. times tokens per second of the official JS signer (aws-msk-iam-sasl-signer-js, installed
-#      once from the npm registry into .cache/bench/npm) and of botocore's SigV4QueryAuth presign,
-#      over the same inputs as mskiam-bench (same keys, session token, region, 900 s);
+#   2. times tokens per second of the official signers (JS, Python, Go, Java: installed at their
+#      pinned versions by tests/oracles/install.sh, each timed in a warm loop in its own runtime)
+#      and of botocore's SigV4QueryAuth presign, over the same inputs as mskiam-bench (same keys,
+#      session token, region, 900 s);
 #   3. prints a table with the ratios and the targets, "met" / "NOT met".
 # Timings never fail the script: it exits non-zero only when something failed to build or run.
-# A signer that cannot be installed or run (npm registry unreachable...) is reported and skipped.
+# A signer that cannot be installed (registry unreachable...) is reported and skipped.
 #
 #   scripts/bench.sh                         everything
-#   MSKIAM_BENCH_SECONDS=5 scripts/bench.sh  longer runs of the JS and botocore signers (default 3)
+#   MSKIAM_BENCH_SECONDS=5 scripts/bench.sh  longer runs of the other signers (default 3)
 #   MSKIAM_BENCH_ARGS='--benchmark_filter=sign_token' scripts/bench.sh   extra mskiam-bench flags
 #   MSKIAM_BENCH_BIN=/path/to/mskiam-bench scripts/bench.sh   use that binary, build nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 build=$root/build/bench
-cache=$root/.cache/bench
 seconds=${MSKIAM_BENCH_SECONDS:-3}
-js_signer_version=${MSKIAM_BENCH_JS_SIGNER_VERSION:-1.0.3}
 python=${MSKIAM_PYTHON:-/usr/bin/python3}
-mkdir -p "$build" "$cache"
+mkdir -p "$build"
 
 stage() { printf '\n=== %s ===\n' "$*"; }
 
@@ -41,39 +40,30 @@ stage "mskiam-bench ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadav
 "$bench_bin" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   --benchmark_out="$build/mskiam-bench.json" --benchmark_out_format=json ${MSKIAM_BENCH_ARGS:-}
 
-# --- the official JS signer, from the npm registry, installed once -----------------------------
-js_dir=$cache/npm
-js_results=$build/js-signer.jsonl
-: >"$js_results"
-js_note=""
-install_js_signer() {
-  command -v node >/dev/null && command -v npm >/dev/null || { js_note="node/npm not installed"; return 1; }
-  mkdir -p "$js_dir"
-  local want="{\"name\":\"mskiam-bench-js\",\"private\":true,\"dependencies\":{\"aws-msk-iam-sasl-signer-js\":\"$js_signer_version\"}}"
-  if [ "$(cat "$js_dir/package.json" 2>/dev/null)" = "$want" ] &&
-     NODE_PATH="$js_dir/node_modules" node -e 'require("aws-msk-iam-sasl-signer-js")' 2>/dev/null; then
-    return 0  # already installed: no registry access
-  fi
-  printf '%s\n' "$want" >"$js_dir/package.json"
-  if ! timeout 300 npm install --prefix "$js_dir" --no-audit --no-fund --loglevel=error \
-       --fetch-retries=1 --fetch-timeout=30000 \
-       >"$js_dir/install.log" 2>&1; then
-    js_note="npm install failed (registry unreachable?), see $js_dir/install.log"
-    return 1
-  fi
-}
-stage "official JS signer aws-msk-iam-sasl-signer-js@$js_signer_version (Node $(node --version 2>/dev/null || echo none))"
-if install_js_signer; then
-  for session in nosession session; do
-    if ! NODE_PATH="$js_dir/node_modules" node "$root/tests/bench/js_signer.js" "$seconds" "$session" \
-         >>"$js_results"; then
-      echo "the JS signer failed to run"
-      exit 1
-    fi
+# --- the official signers, installed by tests/oracles/install.sh at their pinned versions ---------
+# Each runs its own driver (tests/oracles/<signer>/) in a warm loop in its own runtime, over the
+# same inputs as mskiam-bench, once without and once with a session token.
+official_results=$build/official-signers.jsonl
+: >"$official_results"
+stage "official signers (tests/oracles/install.sh)"
+official_note=""
+if bash "$root/tests/oracles/install.sh"; then
+  for signer in js python go java; do
+    for session in nosession session; do
+      status=0
+      "$python" "$root/tests/oracles/driver.py" "$signer" --bench "$seconds" "$session" \
+        >>"$official_results" 2>"$build/$signer-bench.err" || status=$?
+      [ "$status" = 3 ] && break  # not installed: install.sh said why
+      if [ "$status" != 0 ]; then
+        echo "the $signer signer failed to run (see $build/$signer-bench.err)"
+        exit 1
+      fi
+    done
   done
-  cat "$js_results"
+  cat "$official_results"
 else
-  echo "skipped: $js_note"
+  official_note="no official signer could be installed"
+  echo "skipped: $official_note"
 fi
 
 # --- botocore -----------------------------------------------------------------------------------
@@ -91,11 +81,11 @@ fi
 
 # --- the table ----------------------------------------------------------------------------------
 stage "summary"
-"$python" - "$build/mskiam-bench.json" "$js_results" "$boto_results" "$js_note" <<'PY'
+"$python" - "$build/mskiam-bench.json" "$official_results" "$boto_results" "$official_note" <<'PY'
 import json
 import sys
 
-bench_path, js_path, boto_path, js_note = sys.argv[1:5]
+bench_path, official_path, boto_path, official_note = sys.argv[1:5]
 bench = json.load(open(bench_path))
 stats = {}  # (run name, "median" | "min") -> benchmark entry
 for b in bench["benchmarks"]:
@@ -118,15 +108,22 @@ def ns(b, field="cpu_time"):
 
 
 def load(path):
+    """signer name -> {session token?: result}"""
     out = {}
     for text in open(path):
         if text.strip():
             r = json.loads(text)
-            out[r["session_token"]] = r
+            out.setdefault(r.get("signer", "botocore"), {})[r["session_token"]] = r
     return out
 
 
-js, boto = load(js_path), load(boto_path)
+OFFICIAL = [("aws-msk-iam-sasl-signer-js", "JS signer"), ("aws-msk-iam-sasl-signer-python", "Python"),
+            ("aws-msk-iam-sasl-signer-go", "Go signer"), ("aws-msk-iam-auth", "Java")]
+official = load(official_path)
+js = official.get("aws-msk-iam-sasl-signer-js", {})
+boto = next(iter(load(boto_path).values()), {})
+others = [(name, short, official.get(name, {})) for name, short in OFFICIAL]
+others.append(("botocore SigV4QueryAuth", "botocore", boto))
 ctx = bench["context"]
 print("mskiam %s, %s, %d cores, load average %s" % (
     ctx.get("mskiam", "?"), ctx.get("openssl", "?"), ctx.get("num_cpus", 0),
@@ -174,7 +171,7 @@ for n in (1, 2, 8):
     latency[n] = med["latency_ns"]
     print(fmt % (label, "%.0f ns" % latency[n], "%.0f" % med.get("allocs", 0),
                  "%.0f" % med.get("ossl_allocs", 0)))
-for label, results in (("aws-msk-iam-sasl-signer-js", js), ("botocore SigV4QueryAuth", boto)):
+for label, _, results in others:
     for session in (False, True):
         r = results.get(session)
         name = "%s%s" % (label, ", session token" if session else "")
@@ -183,10 +180,13 @@ for label, results in (("aws-msk-iam-sasl-signer-js", js), ("botocore SigV4Query
         else:
             print(fmt % (name + " " + r["version"], "%.0f ns (%.0f)" % (
                 1e9 / r["tokens_per_s_cpu"], 1e9 / r["tokens_per_s_cpu_best"]), "", ""))
+print()
+print("runtimes: " + "; ".join("%s %s" % (short, r[False]["runtime"]) for _, short, r in others
+                               if False in r and "runtime" in r[False]))
 
 print()
 print("tokens per second, mskiam / other signer (same keys, session token, region, lifetime):")
-for label, results in (("JS signer", js), ("botocore", boto)):
+for _, label, results in others:
     for session in (False, True):
         r = results.get(session)
         if r is None or uncached[session] is None:
@@ -226,7 +226,7 @@ if js_ratios(warm_best):
     target("  without mskiam's key cache (for information)", min(js_ratios(uncached)) >= 40,
            "%.1fx" % min(js_ratios(uncached)))
 else:
-    target(text, None, js_note or "JS signer skipped")
+    target(text, None, official_note or "JS signer skipped")
 text = "token() from a warm cache < 5 us median, 8 threads"
 if 8 in latency:
     target(text, latency[8] < 5000, "%.2f us" % (latency[8] / 1e3))
