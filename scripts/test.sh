@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # The test command of the README and of CI. Installs what is missing, then:
-#   1. clang++ Release, -Werror: unit, hygiene, botocore, CLI, fuzz-corpus and fake self-tests
+#   1. clang++ Release, -Werror: unit, hygiene, botocore, CLI, fuzz-corpus and fake self-tests, and
+#      the official signers of JS, Python, Go and Java as differential oracles (tests/oracles)
 #   2. the unit tests under ASan+UBSan+LSan and under TSan (scripts/sanitizers.sh)
 #   3. every fuzz harness for a bounded time (scripts/fuzz.sh)
 #   4. the benchmarks and the compile cost of the headers, printed (scripts/bench.sh,
 #      scripts/compile-cost.sh; timings are never asserted)
 #   5. a real Apache Kafka broker (tests/kafka): jars from Maven Central, cached
 #   6. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything, the
-#      end-to-end scenarios against the emulator and against Kafka; then a sweep of every output
-#      the tests left for every secret they issued
+#      end-to-end scenarios against the emulator and against Kafka, the official signers' tokens
+#      presented to Kafka; then a sweep of every output the tests left for every secret they issued
 #   7. g++ Debug against the newest librdkafka of Debian's source packages: the librdkafka-facing
 #      suites (end to end on the emulator and on Kafka, the plugin)
 #   8. g++ Debug against Debian 12's librdkafka 2.0.2, in the compiled mode (MSKIAM_COMPILED=ON:
-#      tests and examples link mskiam::compiled): everything but Kafka (its summary closes the run)
+#      tests and examples link mskiam::compiled): everything but Kafka and the oracles
 # Each stage prints how long it took; before the last one, a list of them all.
 #
 #   MSKIAM_QUICK=1 scripts/test.sh    step 8 only
@@ -61,7 +62,7 @@ build_and_test() {  # name compiler build-type "ctest args" [extra cmake args...
 
 mkdir -p build
 if [ "${MSKIAM_QUICK:-0}" = 1 ]; then
-  build_and_test gcc-debug g++ Debug "-LE kafka" -DMSKIAM_COMPILED=ON
+  build_and_test gcc-debug g++ Debug "-LE kafka|oracles" -DMSKIAM_COMPILED=ON
   print_durations
   exit 0
 fi
@@ -84,7 +85,7 @@ stage "a real Apache Kafka broker: Java, jars from Maven Central (cached), the v
 stage "librdkafka 2.8.0 from Debian 13's source package"
 rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
 MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
-  build_and_test gcc-debug-rdkafka-2.8 g++ Debug "" \
+  build_and_test gcc-debug-rdkafka-2.8 g++ Debug "-E ^oracles\.differential$" \
   -DCMAKE_BUILD_RPATH="$rdkafka_prefix/lib" -DCMAKE_PREFIX_PATH="$rdkafka_prefix"
 
 stage "librdkafka $newest_rdkafka from Debian's $newest_rdkafka_suite source package"
@@ -103,4 +104,4 @@ done
 # Last, so that CI reads this run's summary: everything with g++ and Debian's librdkafka 2.0.2,
 # and the compiled mode. The real broker ran with 2.8.0 and the newest librdkafka above.
 print_durations
-build_and_test gcc-debug g++ Debug "-LE kafka" -DMSKIAM_COMPILED=ON
+build_and_test gcc-debug g++ Debug "-LE kafka|oracles" -DMSKIAM_COMPILED=ON

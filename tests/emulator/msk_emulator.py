@@ -412,12 +412,13 @@ class TokenVerifier:
             url = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
             raise AuthError("token is not base64url of a URL")
+        # An empty path is "/" to SigV4: the Java signer writes https://host?..., the others /?.
         prefix = "https://%s/?" % self.host
-        if not url.startswith(prefix):
+        if not (url.startswith(prefix) or url.startswith("https://%s?" % self.host)):
             shown = url.split("?", 1)[0][:100]
             raise AuthError("token URL %r does not start with %r" % (shown, prefix))
         params = {}
-        for pair in url[len(prefix):].split("&"):
+        for pair in url.split("?", 1)[1].split("&"):
             if not pair:
                 continue
             name, _, value = pair.partition("=")

@@ -75,12 +75,15 @@ final class TokenVerifier {
     Verified verify(String token) throws Refusal {
         String url = decode(token);
 
+        // An empty path is the path "/" to SigV4 (the canonical URI of both is "/"): the Java signer
+        // writes https://host?..., the others https://host/?...
         String prefix = "https://" + host + "/?";
-        if (!url.startsWith(prefix)) {
+        String noPath = "https://" + host + "?";
+        if (!url.startsWith(prefix) && !url.startsWith(noPath)) {
             throw new Refusal("wrong host: token URL starts with " + quote(urlStart(url)) + ", broker expects "
                     + quote(prefix));
         }
-        Map<String, String> params = parseQuery(url.substring(prefix.length()));
+        Map<String, String> params = parseQuery(url.substring(url.indexOf('?') + 1));
         for (String name : new String[] {"Action", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
                 "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"}) {
             if (!params.containsKey(name)) {
