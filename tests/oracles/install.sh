@@ -69,6 +69,24 @@ go_env() {
   export GOCACHE=$HOME/.cache/mskiam/go/build GOFLAGS=-modcacherw GOTOOLCHAIN=local
 }
 
+# A Go newer than Debian 12's 1.19, as the Go project ships it: the module golang.org/toolchain from
+# the Go module proxy, fetched by the old go command like any module, then made runnable (module
+# files are stored read-only and without their execute bits).
+readonly go_toolchain=go1.26.8
+go_from_proxy() {
+  local dir=$HOME/.cache/mskiam/go-toolchain/$go_toolchain module
+  if [ ! -x "$dir/bin/go" ]; then
+    module=$(GOFLAGS=-modcacherw go mod download -json \
+      "golang.org/toolchain@v0.0.1-$go_toolchain.linux-$(go env GOARCH)" |
+      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || return 1
+    [ -d "$module" ] || return 1
+    rm -rf "$dir.tmp" && mkdir -p "$(dirname "$dir")" && cp -r "$module" "$dir.tmp"
+    chmod -R u+w "$dir.tmp" && chmod +x "$dir.tmp"/bin/* "$dir.tmp"/pkg/tool/*/*
+    mv "$dir.tmp" "$dir"
+  fi
+  export PATH=$dir/bin:$PATH GOROOT=$dir
+}
+
 install_go() {
   if ! command -v go >/dev/null; then apt_install golang-go; fi
   go_env
@@ -76,8 +94,8 @@ install_go() {
   local minor
   minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
   if [ "${minor:-0}" -lt 21 ]; then
-    note[go]="$(go env GOVERSION) is older than the go1.21 the signer needs"
-    return 1
+    go_from_proxy >>"$(log_of go)" 2>&1 ||
+      { note[go]="$(go env GOVERSION) is older than the go1.21 the signer needs, and $go_toolchain could not be had from the Go module proxy"; return 1; }
   fi
   local stamp
   stamp=$(stamp_of go/go.mod go/go.sum go/main.go; go env GOVERSION)
