@@ -11,6 +11,8 @@ a consumer reads them back. The stacks:
                       (AWS SDK for JavaScript v3: session names aws-sdk-js-session-<ms>)
   js-sdk-chain-noexp  the same, the credentials' expiration hidden from the signer (see js/client.js)
   java                kafka-clients + aws-msk-iam-auth (OAUTHBEARER) + AWS SDK for Java v2 default chain
+  java-slash          the same, its token URL given the path "/" the test brokers want (aws-msk-iam-auth
+                      signs https://kafka.<region>.amazonaws.com?..., see java/.../SlashedUrlLoginHandler)
   mskiam              mskiam's examples (--mskiam-examples DIR), DefaultChain over the same web identity
 
 It prints one table: the STS session names each stack chose, authentications and re-authentications
@@ -59,7 +61,7 @@ REFUSAL_TEXT = "Cannot change principals"
 # Not a real token: the fakes check only its length unless told to expect one.
 WEB_IDENTITY_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6aW5jaWRlbnQifQ.aW5jaWRlbnQtc2ln"
 
-ALL_STACKS = ["js-signer-default", "js-sdk-chain", "js-sdk-chain-noexp", "java", "mskiam"]
+ALL_STACKS = ["js-signer-default", "js-sdk-chain", "js-sdk-chain-noexp", "java", "java-slash", "mskiam"]
 
 
 def log(*parts):
@@ -257,10 +259,11 @@ def js_argv(node_modules, mode, bootstrap, topic, count):
             {"NODE_PATH": node_modules})
 
 
-def java_argv(classpath, bootstrap, topic, count, idempotence):
+def java_argv(classpath, bootstrap, topic, count, idempotence, slashed_url):
     return (["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
              "-cp", classpath, "mskiam.incident.Client", "--bootstrap", bootstrap, "--topic", topic,
-             "--count", str(count), "--idempotence", "true" if idempotence else "false"], {})
+             "--count", str(count), "--idempotence", "true" if idempotence else "false",
+             "--slashed-url", "true" if slashed_url else "false"], {})
 
 
 def run_client(argv, extra_env, env, directory, name, timeout_s=STACK_TIMEOUT_S):
@@ -381,14 +384,31 @@ def broker_figures(broker, kind):
     if first_failure:
         figures["first_broker_refusal"] = first_failure
     if kind == "kafka":
-        log_text = read_text(os.path.join(os.path.dirname(broker.events_path), "kafka", "broker.log"))
-        figures["refusals_in_broker_log"] = log_text.count(REFUSAL_TEXT)
-        try:
-            with open(broker.metrics_path) as f:
-                figures["broker_metrics"] = json.load(f)
-        except (OSError, ValueError):
-            pass
+        figures.update(kafka_figures(broker))
     return figures
+
+
+def kafka_figures(broker):
+    """Apache Kafka's own counters (socket-server metrics of the SASL listener) and its log, where
+    SaslServerAuthenticator's refusal reads "Failed re-authentication ... (Cannot change principals ...)"."""
+    log_text = read_text(os.path.join(os.path.dirname(broker.events_path), "kafka", "broker.log"))
+    refusals = sum(1 for line in log_text.splitlines() if REFUSAL_TEXT in line)
+    try:
+        with open(broker.metrics_path) as f:
+            metrics = json.load(f)
+    except (OSError, ValueError):
+        return {"refusals": refusals, "note": "no broker metrics snapshot"}
+    m = metrics.get("socket_server", {})
+    count = lambda name: int(m.get(name, 0))
+    return {
+        "authentications": count("successful-authentication-total"),
+        "reauthentications": count("successful-reauthentication-total"),
+        "refusals": refusals,
+        "other_auth_failures": count("failed-authentication-total") + count("failed-reauthentication-total")
+        - refusals,
+        "connections": count("connection-creation-total"),
+        "broker_metrics": metrics,
+    }
 
 
 def run_stack(stack, args, deps):
@@ -406,7 +426,15 @@ def run_stack(stack, args, deps):
     row = {"stack": stack}
     try:
         sts_url = "http://127.0.0.1:%d" % fakes.wait_port()
-        bootstrap = "127.0.0.1:%d" % broker.wait_port()
+        try:
+            bootstrap = "127.0.0.1:%d" % broker.wait_port()
+        except RuntimeError as e:  # one more try: a broker that failed to start says nothing of a stack
+            log("incident: %s; starting it again" % e)
+            broker.stop()
+            os.rename(broker.err.name, broker.err.name + ".1")
+            shutil.rmtree(os.path.join(directory, "kafka"), ignore_errors=True)
+            broker = start_broker(args.broker, args.broker_script, directory, registry)
+            bootstrap = "127.0.0.1:%d" % broker.wait_port()
         row["broker_start_s"] = round(time.time() - started, 1)
         env = client_env(directory, sts_url)
         topic = "incident-" + stack
@@ -414,9 +442,10 @@ def run_stack(stack, args, deps):
         if stack == "mskiam":
             summary = run_mskiam(args.mskiam_examples, env, directory, bootstrap, topic, args.count)
         else:
-            if stack == "java":
+            if stack.startswith("java"):
+                # the emulator implements no InitProducerId, so idempotence needs the real broker
                 argv, extra = java_argv(deps["java"], bootstrap, topic, args.count,
-                                        idempotence=args.broker == "kafka")
+                                        idempotence=args.broker == "kafka", slashed_url=stack == "java-slash")
             else:
                 argv, extra = js_argv(deps["npm"], stack, bootstrap, topic, args.count)
             stdout, stderr, timed_out = run_client(argv, extra, env, directory, "client")
@@ -472,12 +501,13 @@ def main():
     deps = {}
     timings = {}
     need_js = any(s.startswith("js-") for s in stacks)
-    ensure_tools(need_js, "java" in stacks or args.broker == "kafka")
+    need_java = any(s.startswith("java") for s in stacks)
+    ensure_tools(need_js, need_java or args.broker == "kafka")
     if need_js:
         t = time.time()
         deps["npm"] = ensure_npm()
         timings["npm_s"] = round(time.time() - t, 1)
-    if "java" in stacks:
+    if need_java:
         t = time.time()
         deps["java"] = ensure_java_client()
         timings["java_build_s"] = round(time.time() - t, 1)

@@ -28,6 +28,7 @@ const SEND_TIMEOUT_MS = 30000;       // one send, with kafkajs' own retries insi
 // its default (10 s) exceeds the 4 s sessions of these runs and would re-authenticate at every
 // request, so it is scaled down with the session as the rest of the run is.
 const REAUTH_THRESHOLD_MS = 1000;
+const TOPIC_PARTITIONS = 3;          // the brokers' default for auto-created topics
 
 function parseArgs(argv) {
   const args = { count: 45, intervalMs: 1000, region: process.env.AWS_REGION || "us-east-1",
@@ -137,6 +138,12 @@ async function main() {
     noteError("consumer crash: " + (e.payload.error && e.payload.error.message));
   });
 
+  // Created up front: kafkajs' consumer gives up on a topic whose auto-creation is still under way
+  // ("This server does not host this topic-partition"), which says nothing about authentication.
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: args.topic, numPartitions: TOPIC_PARTITIONS }], waitForLeaders: true });
+  await admin.disconnect();
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topic: args.topic, fromBeginning: true });
