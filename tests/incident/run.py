@@ -87,6 +87,10 @@ def table(rows):
     for r in rows:
         if r.get("first_auth_error"):
             notes.append("%s: first authentication error: %s" % (r["stack"], r["first_auth_error"]))
+        if r.get("first_broker_refusal") and r["first_broker_refusal"] not in str(r.get("first_auth_error")):
+            notes.append("%s: the broker's first refusal: %s" % (r["stack"], r["first_broker_refusal"]))
+        if r.get("crashed"):
+            notes.append("%s: the consumer crashed on a non-retriable error and stopped reading" % r["stack"])
         if r.get("note"):
             notes.append("%s: %s" % (r["stack"], r["note"]))
     return "\n".join(lines + [""] + notes)
@@ -292,9 +296,11 @@ def json_summary(stdout):
 
 
 def run_mskiam(examples, env, directory, bootstrap, topic, count):
-    """mskiam's producer and consumer examples, the consumer stopped once it has read everything."""
+    """mskiam's producer and consumer examples, the consumer stopped once it has read everything.
+    The STS endpoint is given with --sts-endpoint as well as AWS_ENDPOINT_URL_STS, for builds of the
+    examples that predate mskiam's endpoint settings."""
     base = ["--bootstrap", bootstrap, "--region", REGION, "--topic", topic,
-            "--security-protocol", "SASL_PLAINTEXT", "--events"]
+            "--security-protocol", "SASL_PLAINTEXT", "--events", "--sts-endpoint", env["AWS_ENDPOINT_URL_STS"]]
     outs = {}
     procs = {}
     for name, extra in (("consumer", ["--group", "incident-mskiam", "--count", "0"]),
@@ -345,8 +351,10 @@ def run_mskiam(examples, env, directory, bootstrap, topic, count):
     errors = read_text(os.path.join(directory, "mskiam-producer.err")) + \
         read_text(os.path.join(directory, "mskiam-consumer.err"))
     auth = [l for l in errors.splitlines() if re.search(r"SASL|[Aa]uthenticat", l)]
+    version = subprocess.run([os.path.join(examples, "mskiam-producer"), "--version"], capture_output=True,
+                             text=True, timeout=30).stdout.strip()
     return {
-        "stack": "mskiam examples (DefaultChain, librdkafka of the build)",
+        "stack": "mskiam examples (DefaultChain): " + " ".join(version.split()),
         "produced": int(summary.get("produced", 0)), "acknowledged": len(acked),
         "consumed": len(values), "lost": len(acked - set(values)), "duplicated": len(values) - len(set(values)),
         "first_auth_error": auth[0] if auth else None, "timed_out": timed_out,
@@ -380,7 +388,8 @@ def broker_figures(broker, kind):
         "broker_events": dict(kinds),
         "principals": sorted(set(e.get("principal", "") for e in auth)),
     }
-    first_failure = next((f.get("reason") for f in failures), None)
+    first_failure = next((f.get("reason") for f in failures + [e for e in events if e.get("event") == "token_refused"]),
+                         None)
     if first_failure:
         figures["first_broker_refusal"] = first_failure
     if kind == "kafka":

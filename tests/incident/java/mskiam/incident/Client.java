@@ -168,6 +168,11 @@ public final class Client {
         Properties p = common();
         p.put("acks", "all");
         p.put("enable.idempotence", args.get("idempotence"));
+        // A stack that cannot authenticate must still finish within run.py's 90 s: the defaults
+        // (delivery 120 s, blocking 60 s) would outlast it; 30 s still spans several rotations.
+        p.put("request.timeout.ms", "15000");
+        p.put("delivery.timeout.ms", "30000");
+        p.put("max.block.ms", "10000");
         p.put("key.serializer", StringSerializer.class.getName());
         p.put("value.serializer", StringSerializer.class.getName());
         return p;
