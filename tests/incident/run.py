@@ -97,9 +97,12 @@ def table(rows):
 
 
 def markdown(rows):
+    """The table for docs/comparison.md; names in code spans, since `<ms>` is not HTML."""
     out = ["| " + " | ".join(h for _, h in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
-        out.append("| " + " | ".join(str(r.get(k, "-")) for k, _ in COLUMNS) + " |")
+        cells = [str(r.get(k, "-")) for k, _ in COLUMNS]
+        cells[0], cells[1] = "`%s`" % cells[0], "`%s`" % cells[1]
+        out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
