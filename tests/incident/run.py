@@ -168,6 +168,9 @@ def ensure_java_client():
     jar = os.path.join(build, "incident-java-0.jar")
     if not (os.path.exists(classpath_file) and os.path.exists(jar)):
         started = time.time()
+        for old in os.listdir(os.path.dirname(build)) if os.path.isdir(os.path.dirname(build)) else []:
+            if old.startswith("java-"):  # builds of earlier sources
+                shutil.rmtree(os.path.join(os.path.dirname(build), old), ignore_errors=True)
         subprocess.run(["mvn", "-B", "-q", "-f", os.path.join(HERE, "pom.xml"),
                         "-Dmaven.repo.local=" + MAVEN_REPO, "-Dincident.build=" + build,
                         "package", "dependency:build-classpath", "-Dmdep.outputFile=" + classpath_file],
@@ -278,13 +281,17 @@ def run_client(argv, extra_env, env, directory, name, timeout_s=STACK_TIMEOUT_S)
     with open(out_path, "w") as out, open(err_path, "w") as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err, env=dict(env, **extra_env), cwd=directory,
                                 start_new_session=True)
+        timed_out = False
         try:
             proc.wait(timeout_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        except subprocess.TimeoutExpired:  # SIGTERM first: the clients then print their figures so far
             timed_out = True
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     return read_text(out_path), read_text(err_path), timed_out
 
 

@@ -125,9 +125,23 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+const sent = new Set();     // values acknowledged
+const seen = new Map();     // value -> times consumed
+
+function summary() {
+  stats.distinct_consumed = seen.size;
+  stats.lost = [...sent].filter((v) => !seen.has(v)).length;
+  stats.duplicated = [...seen.values()].reduce((n, c) => n + c - 1, 0);
+  return JSON.stringify(stats) + "\n";
+}
+
+// run.py stops a client that outlives its time with SIGTERM: the figures so far are still printed.
+process.on("SIGTERM", () => {
+  stats.stopped = true;
+  process.stdout.write(summary(), () => process.exit(0));
+});
+
 async function main() {
-  const sent = new Set();
-  const seen = new Map();
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   const consumer = kafka.consumer({ groupId: args.group, maxWaitTimeInMs: 500 });
   for (const client of [producer, consumer]) {
@@ -180,9 +194,6 @@ async function main() {
   const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
   while (Date.now() < drainUntil && [...sent].some((v) => !seen.has(v))) await sleep(200);
 
-  stats.distinct_consumed = seen.size;
-  stats.lost = [...sent].filter((v) => !seen.has(v)).length;
-  stats.duplicated = [...seen.values()].reduce((n, c) => n + c - 1, 0);
   await Promise.allSettled([withTimeout(consumer.disconnect(), 10000, "consumer disconnect"),
                             withTimeout(producer.disconnect(), 10000, "producer disconnect")]);
 }
@@ -190,6 +201,5 @@ async function main() {
 main()
   .catch((e) => { noteError("fatal: " + e.name + ": " + e.message); stats.fatal = true; })
   .finally(() => {
-    process.stdout.write(JSON.stringify(stats) + "\n");
-    process.exit(0);
+    process.stdout.write(summary(), () => process.exit(0));
   });

@@ -48,6 +48,9 @@ public final class Client {
     private final Map<String, Integer> seen = new ConcurrentHashMap<>();
     private final AtomicInteger consumed = new AtomicInteger();
     private final AtomicBoolean stopConsumer = new AtomicBoolean();
+    private final AtomicBoolean printed = new AtomicBoolean();
+    private final AtomicInteger produced = new AtomicInteger();
+    private final List<String> sent = new ArrayList<>();   // values acknowledged; guarded by itself
 
     private Client(Map<String, String> args) {
         this.args = args;
@@ -64,31 +67,43 @@ public final class Client {
             throw new IllegalArgumentException("--bootstrap and --topic are required");
         }
         Client client = new Client(args);
+        // run.py stops a client that outlives its time with SIGTERM: the figures so far are still printed.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> client.print(client.summary(false, true))));
         String summary;
         try {
             summary = client.run();
         } catch (Exception e) {
             client.noteError("fatal: " + describe(e), e);
-            summary = client.summary(0, List.of(), true);
+            summary = client.summary(true, false);
         }
-        System.out.println(summary);
-        System.out.flush();
+        client.print(summary);
         System.exit(0);   // the SDK's and the client's non-daemon threads must not hold the run
+    }
+
+    private void print(String summary) {
+        if (printed.compareAndSet(false, true)) {
+            System.out.println(summary);
+            System.out.flush();
+        }
+    }
+
+    private List<String> sentSnapshot() {
+        synchronized (sent) {
+            return new ArrayList<>(sent);
+        }
     }
 
     private String run() throws Exception {
         int count = Integer.parseInt(args.get("count"));
         long intervalMs = Long.parseLong(args.get("interval-ms"));
         String topic = args.get("topic");
-        List<String> sent = new ArrayList<>();
         Thread consumerThread = new Thread(() -> consume(topic), "incident-consumer");
         consumerThread.start();
-        int produced = 0;
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(producerProperties())) {
             long start = System.currentTimeMillis();
             for (int i = 0; i < count; ++i) {
                 String value = "incident-java-" + i;
-                produced += 1;
+                produced.incrementAndGet();
                 try {
                     producer.send(new ProducerRecord<>(topic, Integer.toString(i), value), (metadata, e) -> {
                         if (e == null) {
@@ -112,17 +127,15 @@ public final class Client {
             producer.flush();
         }
         long drainUntil = System.currentTimeMillis() + DRAIN_TIMEOUT_MS;
-        while (System.currentTimeMillis() < drainUntil && !allSeen(sent)) {
+        while (System.currentTimeMillis() < drainUntil && !allSeen()) {
             Thread.sleep(200);
         }
         stopConsumer.set(true);
         consumerThread.join(15_000);
-        synchronized (sent) {
-            return summary(produced, new ArrayList<>(sent), false);
-        }
+        return summary(false, false);
     }
 
-    private boolean allSeen(List<String> sent) {
+    private boolean allSeen() {
         synchronized (sent) {
             return sent.stream().allMatch(seen::containsKey);
         }
@@ -236,15 +249,15 @@ public final class Client {
         }
     }
 
-    private String summary(int produced, List<String> sent, boolean fatal) {
-        long lost = sent.stream().filter(v -> !seen.containsKey(v)).count();
+    private String summary(boolean fatal, boolean stopped) {
+        long lost = sentSnapshot().stream().filter(v -> !seen.containsKey(v)).count();
         int duplicated = seen.values().stream().mapToInt(c -> c - 1).sum();
         Map<String, Object> s = new java.util.LinkedHashMap<>();
         s.put("stack", "kafka-clients+aws-msk-iam-auth(OAUTHBEARER, default chain"
                 + (Boolean.parseBoolean(args.get("slashed-url")) ? ", token URL with '/'" : "") + ")");
         s.put("versions", Map.of("kafka-clients", resourceVersion("/kafka/kafka-version.properties", "version"),
                 "aws-msk-iam-auth", resourceVersion("/version.properties", "version")));
-        s.put("produced", produced);
+        s.put("produced", produced.get());
         s.put("acknowledged", acknowledged.get());
         s.put("consumed", consumed.get());
         s.put("distinct_consumed", seen.size());
@@ -256,6 +269,7 @@ public final class Client {
         s.put("first_auth_error", firstAuthError.get());
         s.put("idempotence", Boolean.parseBoolean(args.get("idempotence")));
         s.put("fatal", fatal);
+        s.put("stopped", stopped);
         return Json.write(s);
     }
 }
