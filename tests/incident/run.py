@@ -171,7 +171,7 @@ def ensure_java_client():
         for old in os.listdir(os.path.dirname(build)) if os.path.isdir(os.path.dirname(build)) else []:
             if old.startswith("java-"):  # builds of earlier sources
                 shutil.rmtree(os.path.join(os.path.dirname(build), old), ignore_errors=True)
-        subprocess.run(["mvn", "-B", "-q", "-f", os.path.join(HERE, "pom.xml"),
+        subprocess.run(["mvn", "-B", "-q", "-Dstyle.color=never", "-f", os.path.join(HERE, "pom.xml"),
                         "-Dmaven.repo.local=" + MAVEN_REPO, "-Dincident.build=" + build,
                         "package", "dependency:build-classpath", "-Dmdep.outputFile=" + classpath_file],
                        check=True, stdout=sys.stderr)
@@ -182,6 +182,17 @@ def ensure_java_client():
 
 # --------------------------------------------------------------------------------------------------
 # Processes: the fakes and the broker each write a port file once they accept connections.
+
+def stop_process(proc, grace_s):
+    """SIGTERM to the process group, SIGKILL after grace_s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
 
 class Service:
     def __init__(self, name, argv, directory, port_file):
@@ -201,13 +212,7 @@ class Service:
             return int(f.read().strip())
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process(self.proc, 30)
         self.err.close()
 
 
@@ -286,12 +291,7 @@ def run_client(argv, extra_env, env, directory, name, timeout_s=STACK_TIMEOUT_S)
             proc.wait(timeout_s)
         except subprocess.TimeoutExpired:  # SIGTERM first: the clients then print their figures so far
             timed_out = True
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            stop_process(proc, 10)
     return read_text(out_path), read_text(err_path), timed_out
 
 
@@ -305,68 +305,53 @@ def json_summary(stdout):
     return None
 
 
+def example_values(path, verb):
+    """The message values of an example's `delivered <topic>/<p>@<offset> <value>` (or `consumed`) lines."""
+    return [line.split()[2] for line in read_text(path).splitlines()
+            if line.startswith(verb + " ") and len(line.split()) >= 3]
+
+
 def run_mskiam(examples, env, directory, bootstrap, topic, count):
     """mskiam's producer and consumer examples, the consumer stopped once it has read everything.
     The STS endpoint is given with --sts-endpoint as well as AWS_ENDPOINT_URL_STS, for builds of the
     examples that predate mskiam's endpoint settings."""
     base = ["--bootstrap", bootstrap, "--region", REGION, "--topic", topic,
             "--security-protocol", "SASL_PLAINTEXT", "--events", "--sts-endpoint", env["AWS_ENDPOINT_URL_STS"]]
-    outs = {}
+    path = lambda name, ext: os.path.join(directory, "mskiam-%s.%s" % (name, ext))
     procs = {}
     for name, extra in (("consumer", ["--group", "incident-mskiam", "--count", "0"]),
                         ("producer", ["--count", str(count), "--interval-ms", "1000",
                                       "--message-prefix", "incident-mskiam"])):
-        outs[name] = (open(os.path.join(directory, "mskiam-%s.out" % name), "w"),
-                      open(os.path.join(directory, "mskiam-%s.err" % name), "w"))
-        procs[name] = subprocess.Popen([os.path.join(examples, "mskiam-" + name)] + base + extra,
-                                       stdout=outs[name][0], stderr=outs[name][1], env=env, cwd=directory,
-                                       start_new_session=True)
+        with open(path(name, "out"), "w") as out, open(path(name, "err"), "w") as err:
+            procs[name] = subprocess.Popen([os.path.join(examples, "mskiam-" + name)] + base + extra,
+                                           stdout=out, stderr=err, env=env, cwd=directory, start_new_session=True)
     timed_out = False
     try:
         procs["producer"].wait(STACK_TIMEOUT_S - 20)
     except subprocess.TimeoutExpired:
         timed_out = True
-        os.killpg(procs["producer"].pid, signal.SIGKILL)
-        procs["producer"].wait()
-    outs["producer"][0].flush()
-    produced_text = read_text(os.path.join(directory, "mskiam-producer.out"))
-    acked = set(line.split()[2] for line in produced_text.splitlines()
-                if line.startswith("delivered ") and len(line.split()) >= 3)
+        stop_process(procs["producer"], 10)
+    acked = set(example_values(path("producer", "out"), "delivered"))
     deadline = time.time() + 20
-    while time.time() < deadline:
-        consumed_text = read_text(os.path.join(directory, "mskiam-consumer.out"))
-        values = [line.split()[2] for line in consumed_text.splitlines()
-                  if line.startswith("consumed ") and len(line.split()) >= 3]
-        if acked <= set(values):
-            break
+    while time.time() < deadline and not acked <= set(example_values(path("consumer", "out"), "consumed")):
         time.sleep(0.5)
-    os.killpg(procs["consumer"].pid, signal.SIGTERM)
-    try:
-        procs["consumer"].wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(procs["consumer"].pid, signal.SIGKILL)
-        procs["consumer"].wait()
-    for out, err in outs.values():
-        out.close()
-        err.close()
-    produced_text = read_text(os.path.join(directory, "mskiam-producer.out"))
-    consumed_text = read_text(os.path.join(directory, "mskiam-consumer.out"))
-    values = [line.split()[2] for line in consumed_text.splitlines()
-              if line.startswith("consumed ") and len(line.split()) >= 3]
+    stop_process(procs["consumer"], 15)
+
+    consumed = example_values(path("consumer", "out"), "consumed")
     summary = {}
-    for line in reversed(produced_text.splitlines()):
+    for line in reversed(read_text(path("producer", "out")).splitlines()):
         if line.startswith("summary "):
             summary = dict(f.split("=", 1) for f in line.split()[1:] if "=" in f)
             break
-    errors = read_text(os.path.join(directory, "mskiam-producer.err")) + \
-        read_text(os.path.join(directory, "mskiam-consumer.err"))
+    errors = read_text(path("producer", "err")) + read_text(path("consumer", "err"))
     auth = [l for l in errors.splitlines() if re.search(r"SASL|[Aa]uthenticat", l)]
     version = subprocess.run([os.path.join(examples, "mskiam-producer"), "--version"], capture_output=True,
                              text=True, timeout=30).stdout.strip()
     return {
         "stack": "mskiam examples (DefaultChain): " + " ".join(version.split()),
         "produced": int(summary.get("produced", 0)), "acknowledged": len(acked),
-        "consumed": len(values), "lost": len(acked - set(values)), "duplicated": len(values) - len(set(values)),
+        "consumed": len(consumed), "lost": len(acked - set(consumed)),
+        "duplicated": len(consumed) - len(set(consumed)),
         "first_auth_error": auth[0] if auth else None, "timed_out": timed_out,
         "principal_changes": summary.get("principal_changes"),
     }
