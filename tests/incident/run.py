@@ -496,6 +496,8 @@ def main():
     args.work_dir = os.path.abspath(args.work_dir)
     if args.broker_script is None:
         args.broker_script = KAFKA_BROKER if args.broker == "kafka" else EMULATOR
+    if not os.path.exists(args.broker_script):
+        parser.error("%s not found: pass --broker-script PATH, or --broker emulator" % args.broker_script)
     stacks = args.stacks.split(",") if args.stacks else [s for s in ALL_STACKS
                                                         if s != "mskiam" or args.mskiam_examples]
     unknown = [s for s in stacks if s not in ALL_STACKS]
