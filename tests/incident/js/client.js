@@ -5,6 +5,7 @@
 //
 //   NODE_PATH=<cache>/node_modules node client.js --bootstrap 127.0.0.1:9092 --topic T \
 //       [--count 45] [--interval-ms 1000] [--region us-east-1] [--credentials signer-default|sdk-chain]
+//       [--expiration as-is|hidden] [--group G]
 //
 // --credentials signer-default: generateAuthToken({region}), the signer README's first example; the
 //   signer builds fromNodeProviderChain({roleSessionName: "MSKSASLDefaultSession"}) at every call.
