@@ -11,8 +11,6 @@ a consumer reads them back. The stacks:
                       (AWS SDK for JavaScript v3: session names aws-sdk-js-session-<ms>)
   js-sdk-chain-noexp  the same, the credentials' expiration hidden from the signer (see js/client.js)
   java                kafka-clients + aws-msk-iam-auth (OAUTHBEARER) + AWS SDK for Java v2 default chain
-  java-slash          the same, its token URL given the path "/" the test brokers want (aws-msk-iam-auth
-                      signs https://kafka.<region>.amazonaws.com?..., see java/.../SlashedUrlLoginHandler)
   mskiam              mskiam's examples (--mskiam-examples DIR), DefaultChain over the same web identity
 
 It prints one table: the STS session names each stack chose, authentications and re-authentications
@@ -61,7 +59,7 @@ REFUSAL_TEXT = "Cannot change principals"
 # Not a real token: the fakes check only its length unless told to expect one.
 WEB_IDENTITY_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6aW5jaWRlbnQifQ.aW5jaWRlbnQtc2ln"
 
-ALL_STACKS = ["js-signer-default", "js-sdk-chain", "js-sdk-chain-noexp", "java", "java-slash", "mskiam"]
+ALL_STACKS = ["js-signer-default", "js-sdk-chain", "js-sdk-chain-noexp", "java", "mskiam"]
 
 
 def log(*parts):
@@ -274,11 +272,10 @@ def js_argv(node_modules, mode, bootstrap, topic, count):
             {"NODE_PATH": node_modules})
 
 
-def java_argv(classpath, bootstrap, topic, count, idempotence, slashed_url):
+def java_argv(classpath, bootstrap, topic, count, idempotence):
     return (["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
              "-cp", classpath, "mskiam.incident.Client", "--bootstrap", bootstrap, "--topic", topic,
-             "--count", str(count), "--idempotence", "true" if idempotence else "false",
-             "--slashed-url", "true" if slashed_url else "false"], {})
+             "--count", str(count), "--idempotence", "true" if idempotence else "false"], {})
 
 
 def run_client(argv, extra_env, env, directory, name, timeout_s=STACK_TIMEOUT_S):
@@ -446,10 +443,8 @@ def run_stack(stack, args, deps):
         if stack == "mskiam":
             summary = run_mskiam(args.mskiam_examples, env, directory, bootstrap, topic, args.count)
         else:
-            if stack.startswith("java"):
-                # the emulator implements no InitProducerId, so idempotence needs the real broker
-                argv, extra = java_argv(deps["java"], bootstrap, topic, args.count,
-                                        idempotence=args.broker == "kafka", slashed_url=stack == "java-slash")
+            if stack == "java":
+                argv, extra = java_argv(deps["java"], bootstrap, topic, args.count, idempotence=True)
             else:
                 argv, extra = js_argv(deps["npm"], stack, bootstrap, topic, args.count)
             stdout, stderr, timed_out = run_client(argv, extra, env, directory, "client")
@@ -494,6 +489,8 @@ def main():
     parser.add_argument("--json", help="write the rows here as JSON")
     args = parser.parse_args()
     args.work_dir = os.path.abspath(args.work_dir)
+    if args.mskiam_examples:  # the clients run in their stack's directory
+        args.mskiam_examples = os.path.abspath(args.mskiam_examples)
     if args.broker_script is None:
         args.broker_script = KAFKA_BROKER if args.broker == "kafka" else EMULATOR
     if not os.path.exists(args.broker_script):

@@ -26,10 +26,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * line of stdout) for tests/incident/run.py.
  *
  *   java -cp ... mskiam.incident.Client --bootstrap 127.0.0.1:9092 --topic T [--count 45]
- *       [--interval-ms 1000] [--group G] [--idempotence true|false] [--slashed-url true|false]
- *
- * --slashed-url true: the login handler is SlashedUrlLoginHandler (aws-msk-iam-auth's, with "/" as the
- * token URL's path, for the loopback test brokers); the default is aws-msk-iam-auth's own.
+ *       [--interval-ms 1000] [--group G] [--idempotence true|false]
  *
  * The region is AWS_REGION, as aws-msk-iam-auth reads it. Nothing here prints a credential or a
  * token: only the texts of exceptions.
@@ -58,8 +55,7 @@ public final class Client {
 
     public static void main(String[] argv) throws Exception {
         Map<String, String> args = new HashMap<>(Map.of("count", "45", "interval-ms", "1000",
-                "group", "incident-java", "idempotence", "true",
-                "slashed-url", "false"));
+                "group", "incident-java", "idempotence", "true"));
         for (int i = 0; i + 1 < argv.length; i += 2) {
             args.put(argv[i].replaceFirst("^--", ""), argv[i + 1]);
         }
@@ -169,10 +165,8 @@ public final class Client {
         p.put("sasl.jaas.config", "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;");
         // aws-msk-iam-auth's README sets its handler as both: the login one (the token kept in the
         // Subject) and the client one, which signs a new token for every (re-)authentication.
-        String handler = Boolean.parseBoolean(args.get("slashed-url")) ? SlashedUrlLoginHandler.class.getName()
-                : IAM_HANDLER;
-        p.put("sasl.login.callback.handler.class", handler);
-        p.put("sasl.client.callback.handler.class", handler);
+        p.put("sasl.login.callback.handler.class", IAM_HANDLER);
+        p.put("sasl.client.callback.handler.class", IAM_HANDLER);
         p.put("client.id", "incident-java");
         return p;
     }
@@ -253,8 +247,7 @@ public final class Client {
         long lost = sentSnapshot().stream().filter(v -> !seen.containsKey(v)).count();
         int duplicated = seen.values().stream().mapToInt(c -> c - 1).sum();
         Map<String, Object> s = new java.util.LinkedHashMap<>();
-        s.put("stack", "kafka-clients+aws-msk-iam-auth(OAUTHBEARER, default chain"
-                + (Boolean.parseBoolean(args.get("slashed-url")) ? ", token URL with '/'" : "") + ")");
+        s.put("stack", "kafka-clients+aws-msk-iam-auth(OAUTHBEARER, default chain)");
         s.put("versions", Map.of("kafka-clients", resourceVersion("/kafka/kafka-version.properties", "version"),
                 "aws-msk-iam-auth", resourceVersion("/version.properties", "version")));
         s.put("produced", produced.get());
