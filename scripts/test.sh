@@ -10,6 +10,7 @@
 #   6. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything, the
 #      end-to-end scenarios against the emulator and against Kafka, the official signers' tokens
 #      presented to Kafka; then a sweep of every output the tests left for every secret they issued
+#      and the incident's own stacks (kafkajs, the Java client) beside mskiam's, printed
 #   7. g++ Debug against the newest librdkafka of Debian's source packages: the librdkafka-facing
 #      suites (end to end on the emulator and on Kafka, the plugin)
 #   8. g++ Debug against Debian 12's librdkafka 2.0.2, in the compiled mode (MSKIAM_COMPILED=ON:
@@ -87,6 +88,12 @@ rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
 MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
   build_and_test gcc-debug-rdkafka-2.8 g++ Debug "-E ^oracles\.differential$" \
   -DCMAKE_BUILD_RPATH="$rdkafka_prefix/lib" -DCMAKE_PREFIX_PATH="$rdkafka_prefix"
+
+stage "the incident's own stacks beside mskiam, against the real Kafka broker (figures, never asserted)"
+# kafkajs + the official JS signer, kafka-clients + aws-msk-iam-auth, and mskiam's examples, through
+# the same credential rotation; fails only when a stack cannot run at all (docs/comparison.md).
+/usr/bin/python3 tests/incident/run.py --work-dir build/incident --json build/incident/incident.json \
+  --mskiam-examples build/gcc-debug-rdkafka-2.8/examples
 
 stage "librdkafka $newest_rdkafka from Debian's $newest_rdkafka_suite source package"
 newest_prefix=$(MSKIAM_RDKAFKA_VERSION=$newest_rdkafka MSKIAM_DEBIAN_SUITE=$newest_rdkafka_suite \
