@@ -75,11 +75,11 @@ class MskiamConan(ConanFile):
         core.set_property("pkg_config_name", "mskiam")
         core.bindirs = []
         core.libdirs = []
-        core.requires = ["openssl::crypto"]
+        self._require(core, "openssl", ["crypto"], ["crypto"])
         if self.options.with_curl:
-            core.requires.append("libcurl::curl")
+            self._require(core, "libcurl", ["curl"], ["curl"])
         if self.settings.os in ("Linux", "FreeBSD"):
-            core.system_libs = ["pthread"]
+            core.system_libs.append("pthread")
 
         if self.options.with_rdkafka:
             rdkafka = self.cpp_info.components["rdkafka"]
@@ -87,4 +87,14 @@ class MskiamConan(ConanFile):
             rdkafka.set_property("pkg_config_name", "mskiam-rdkafka")
             rdkafka.bindirs = []
             rdkafka.libdirs = []
-            rdkafka.requires = ["core", "librdkafka::rdkafka", "librdkafka::rdkafka++"]
+            rdkafka.requires = ["core"]
+            self._require(rdkafka, "librdkafka", ["rdkafka", "rdkafka++"], ["rdkafka++", "rdkafka"])
+
+    def _require(self, component, package, components, system_libs):
+        # A requirement that a profile's [platform_requires] gives to the system has no Conan package
+        # and no cpp_info to point at: its libraries are linked by name, its headers are in the
+        # compiler's default paths. `self.dependencies.host` leaves such requirements out.
+        if package in self.dependencies.host:
+            component.requires.extend(f"{package}::{c}" for c in components)
+        else:
+            component.system_libs.extend(system_libs)

@@ -29,8 +29,6 @@ set -euo pipefail
 readonly version=${MSKIAM_RDKAFKA_VERSION:-2.8.0}
 readonly suite=${MSKIAM_DEBIAN_SUITE:-trixie}
 readonly prefix=${MSKIAM_RDKAFKA_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/mskiam/librdkafka-$version}
-readonly archive_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-readonly uploader_keyring=/usr/share/keyrings/debian-keyring.gpg
 readonly stamp_name=.mskiam-librdkafka.stamp
 # Minimum for the tests: OAUTHBEARER (needs SSL in librdkafka's configure), zlib; lz4 and snappy are built
 # in. No GSSAPI/Cyrus, no libcurl (OIDC), no zstd.
@@ -50,6 +48,8 @@ readonly build_id="librdkafka $version from Debian $suite; configure ${configure
 
 log() { printf 'build-librdkafka: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/lib/debian-source.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian-source.sh"
 
 [[ $prefix == /* ]] || die "MSKIAM_RDKAFKA_PREFIX must be an absolute path (got '$prefix')"
 stamp=$prefix/$stamp_name
@@ -79,97 +79,19 @@ if [[ -d $prefix && ! -f $stamp && -n $(ls -A "$prefix") ]]; then
   die "$prefix exists, is not empty and was not made by this script; remove it or choose another prefix"
 fi
 
-# --- build dependencies (Debian 12 packages) -----------------------------------------------------------
-apt_install() {
-  local missing=() p sudo=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-  done
-  ((${#missing[@]})) || return 0
-  if [[ $EUID -ne 0 ]]; then
-    command -v sudo >/dev/null || die "not root and no sudo: install ${missing[*]} first"
-    sudo=(sudo)
-  fi
-  log "installing ${missing[*]}"
-  local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends)
-  if ! "${install[@]}" "${missing[@]}" >&2; then
-    log "install failed; refreshing the package lists and retrying"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-    "${install[@]}" "${missing[@]}" >&2
-  fi
-}
+# --- build dependencies (Debian 12 packages), then the source ------------------------------------------
 deps=("${build_deps[@]}")
 [[ ${MSKIAM_RDKAFKA_VERIFY_UPLOADER:-0} == 1 ]] && deps+=(debian-keyring)
 apt_install "${deps[@]}"
-[[ -f $archive_keyring ]] || die "$archive_keyring missing"
-
-# --- private APT state holding only the deb-src line ----------------------------------------------------
-# The machine's mirror is reused (first .../debian URI in its APT sources, so a local mirror or proxy keeps
-# working); its sources.list is never modified.
-machine_mirror() {
-  shopt -s nullglob
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-    grep -v '^[[:space:]]*#' | grep -oE '(https?|file)://[^][[:space:]]+/debian/?([[:space:]]|$)' |
-    head -n1 | tr -d '[:space:]'
-}
-mirror=${MSKIAM_DEBIAN_MIRROR:-$(machine_mirror || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
-mirror=${mirror%/}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mskiam-librdkafka.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"   # APT drops privileges to _apt for downloads; it must be able to reach its directories
-mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
-printf 'deb-src [signed-by=%s] %s %s main\n' "$archive_keyring" "$mirror" "$suite" >"$work/apt/sources.list"
-if [[ $EUID -eq 0 ]] && id _apt >/dev/null 2>&1; then chown _apt "$work/src"; fi
-apt_private=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o Dir::Etc::SourceParts=-
-             -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache" -q)
-
-log "fetching the $suite source index from $mirror (private APT state in $work/apt)"
-# InRelease must verify against the Debian archive keyring: APT refuses the index otherwise.
-apt-get "${apt_private[@]}" update >&2
-# The newest Debian revision of the wanted upstream version ([epoch:]upstream-revision).
-debian_version=$(apt-cache "${apt_private[@]}" showsrc librdkafka |
-  awk -v want="$version" '/^Version: / { u = $2; sub(/^[0-9]+:/, "", u); sub(/-[^-]*$/, "", u)
-                                          if (u == want) print $2 }' | sort -V | tail -n1)
-if [[ -z $debian_version ]]; then
-  available=$(apt-cache "${apt_private[@]}" showsrc librdkafka | sed -n 's/^Version: //p' | paste -sd' ')
-  die "Debian $suite has no librdkafka $version source package (it has: ${available:-none});" \
-      "set MSKIAM_RDKAFKA_VERSION to one of those (>= 2.2 for re-authentication)"
-fi
-
-log "downloading librdkafka $debian_version source"
-# APT checks every file against the SHA-256 in the Sources index, which the signed InRelease covers.
-(cd "$work/src" && apt-get "${apt_private[@]}" source --download-only "librdkafka=$debian_version" >&2)
-dsc=$(ls "$work"/src/librdkafka_*.dsc)
-srcdir=$work/src/librdkafka-$version
-if [[ -f $uploader_keyring ]]; then
-  log "verifying the uploader's signature on $(basename "$dsc") with $uploader_keyring"
-  dpkg-source --require-valid-signature --skip-patches -x "$dsc" "$srcdir" >&2
-  signature="archive chain + uploader signature"
-else
-  # dpkg-source warns that it cannot check the .dsc signature: the keyring of Debian uploaders is not
-  # installed. The archive chain above already authenticates the .dsc and the tarballs.
-  dpkg-source --skip-patches -x "$dsc" "$srcdir" >&2
-  signature="archive chain (InRelease -> Sources -> .dsc SHA-256)"
-fi
-# Extracted without patches because dpkg-source applies all or none; the series is applied here, in
-# order, minus the unbundling ones.
-applied=()
-if [[ -f $srcdir/debian/patches/series ]]; then
-  while read -r name _; do
-    [[ -z $name || $name == \#* ]] && continue
-    if [[ " ${unbundling_patches[*]} " == *" $name "* ]]; then
-      log "not applying Debian patch $name (unbundling)"
-      continue
-    fi
-    patch -d "$srcdir" -p1 --forward --quiet <"$srcdir/debian/patches/$name" >&2 ||
-      die "Debian patch $name does not apply"
-    applied+=("$name")
-  done <"$srcdir/debian/patches/series"
-fi
+fetch_debian_source librdkafka "$version" "$suite" "$work" \
+  "set MSKIAM_RDKAFKA_VERSION to one of those (>= 2.2 for re-authentication)"
+srcdir=$debsrc_dir
+apply_debian_patches "$srcdir" "${unbundling_patches[@]}"
+applied=("${debsrc_applied[@]}")
 log "Debian patches applied: ${applied[*]:-none}"
-sha256=$(sed -n '/^Checksums-Sha256:/,/^[^ ]/p' "$dsc" | awk '/orig\.tar/ {print $1}')
 
 # --- build ----------------------------------------------------------------------------------------------
 buildlog=$work/build.log
@@ -229,12 +151,12 @@ read -r got_cpp < <("$work/check++") || true
 [[ ,$features, == *,sasl_oauthbearer,* && ,$features, == *,ssl,* ]] ||
   die "builtin.features lacks sasl_oauthbearer or ssl: $features"
 
-printf '%s\n%s\n' "$build_id" "Debian $debian_version, built $(date -u +%Y-%m-%dT%H:%M:%SZ) in ${build_seconds}s" \
+printf '%s\n%s\n' "$build_id" "Debian $debsrc_version, built $(date -u +%Y-%m-%dT%H:%M:%SZ) in ${build_seconds}s" \
   >"$prefix/$stamp_name.new"
 printf 'source sha256 %s\nverified by %s\nmirror %s\nDebian patches %s\nbuiltin.features %s\n' \
-  "$sha256" "$signature" "$mirror" "${applied[*]:-none}" "$features" >>"$prefix/$stamp_name.new"
+  "$debsrc_sha256" "$debsrc_verified" "$debsrc_mirror" "${applied[*]:-none}" "$features" >>"$prefix/$stamp_name.new"
 mv "$prefix/$stamp_name.new" "$stamp"
 
-log "librdkafka $got (Debian $debian_version) built in ${build_seconds}s," \
+log "librdkafka $got (Debian $debsrc_version) built in ${build_seconds}s," \
     "$(du -sh "$prefix" | cut -f1) in $prefix; builtin.features=$features"
 printf '%s\n' "$prefix"

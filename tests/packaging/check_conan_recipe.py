@@ -1,10 +1,13 @@
-"""packaging.conan_recipe: Conan cannot run here (no network to its registries), so this runs the
-recipe's methods against a minimal stand-in for the `conan` module and checks what can be checked
-without Conan: the version comes from version.hpp, the options map to the right requirements, and
-package_info() names the same CMake targets and pkg-config module as mskiam's own CMake package.
+"""packaging.conan_recipe: runs the recipe's methods against a minimal stand-in for the `conan`
+module, in a second, without Conan installed: the version comes from version.hpp, the options map to
+the right requirements, and package_info() names the same CMake targets and pkg-config module as
+mskiam's own CMake package. scripts/conan-create.sh runs the real Conan, but only with the system's
+libraries as platform requirements; this check also covers the requirements coming from Conan
+packages (ConanCenter), which cannot be downloaded here.
 
     python3 check_conan_recipe.py <source dir>
 """
+import itertools
 import os
 import re
 import sys
@@ -86,45 +89,56 @@ def main():
     if Recipe.package_type != "header-library":
         failures.append(f"package_type is {Recipe.package_type}")
 
-    for curl in (True, False):
-        for rdkafka in (True, False):
-            recipe = Recipe()
-            recipe.options = Options(with_curl=curl, with_rdkafka=rdkafka)
-            recipe.settings = Options(os="Linux")
-            required = []
-            recipe.requires = lambda ref, **kw: required.append(ref.split("/")[0])
-            recipe.requirements()
-            want = ["openssl"] + ["libcurl"] * curl + ["librdkafka"] * rdkafka
-            if sorted(required) != sorted(want):
-                failures.append(f"curl={curl} rdkafka={rdkafka}: requires {required}, want {want}")
+    # Requirements as Conan packages (ConanCenter), or all given by the platform ([platform_requires]:
+    # Conan leaves them out of self.dependencies.host, and the recipe links them by name).
+    for from_platform, curl, rdkafka in itertools.product((False, True), repeat=3):
+        where = f"curl={curl} rdkafka={rdkafka} platform={from_platform}"
+        recipe = Recipe()
+        recipe.options = Options(with_curl=curl, with_rdkafka=rdkafka)
+        recipe.settings = Options(os="Linux")
+        required = []
+        recipe.requires = lambda ref, **kw: required.append(ref.split("/")[0])
+        recipe.requirements()
+        want = ["openssl"] + ["libcurl"] * curl + ["librdkafka"] * rdkafka
+        if sorted(required) != sorted(want):
+            failures.append(f"{where}: requires {required}, want {want}")
 
-            recipe.cpp_info = CppInfo()
-            recipe.cpp_info.components = Components()
-            recipe.package_info()
-            info = recipe.cpp_info
-            comps = info.components
-            targets = {c.properties.get("cmake_target_name"): c for c in comps.values()}
-            if info.properties.get("cmake_file_name") != "mskiam":
-                failures.append("cmake_file_name is not mskiam")
-            if "mskiam::mskiam" not in targets:
-                failures.append("no component with target mskiam::mskiam")
-            elif targets["mskiam::mskiam"].properties.get("pkg_config_name") != "mskiam":
-                failures.append("mskiam::mskiam is not pkg-config module mskiam")
-            if info.properties.get("cmake_target_name") in targets:
-                failures.append("the aggregate target repeats a component's target name")
-            if ("mskiam::rdkafka" in targets) != rdkafka:
-                failures.append(f"rdkafka={rdkafka}: mskiam::rdkafka present={not rdkafka}")
-            core = targets.get("mskiam::mskiam")
-            if core and ("libcurl::curl" in core.requires) != curl:
-                failures.append(f"curl={curl}: core requires {core.requires}")
-            # Every component requirement names a declared requirement or a sibling component.
-            for comp in comps.values():
-                for req in comp.requires:
-                    package = req.split("::")[0] if "::" in req else None
-                    if package is None and req not in comps:
-                        failures.append(f"unknown component {req}")
-                    if package and package not in required:
-                        failures.append(f"{req} is not a requirement (curl={curl} rdkafka={rdkafka})")
+        recipe.dependencies = types.SimpleNamespace(host=set() if from_platform else set(required))
+        recipe.cpp_info = CppInfo()
+        recipe.cpp_info.components = Components()
+        recipe.package_info()
+        info = recipe.cpp_info
+        comps = info.components
+        targets = {c.properties.get("cmake_target_name"): c for c in comps.values()}
+        if info.properties.get("cmake_file_name") != "mskiam":
+            failures.append("cmake_file_name is not mskiam")
+        if "mskiam::mskiam" not in targets:
+            failures.append("no component with target mskiam::mskiam")
+        elif targets["mskiam::mskiam"].properties.get("pkg_config_name") != "mskiam":
+            failures.append("mskiam::mskiam is not pkg-config module mskiam")
+        if info.properties.get("cmake_target_name") in targets:
+            failures.append("the aggregate target repeats a component's target name")
+        if ("mskiam::rdkafka" in targets) != rdkafka:
+            failures.append(f"{where}: mskiam::rdkafka present={not rdkafka}")
+        core = targets.get("mskiam::mskiam") or CppInfo()
+        links_curl = ("curl" in core.system_libs) if from_platform else ("libcurl::curl" in core.requires)
+        if links_curl != curl:
+            failures.append(f"{where}: core requires {core.requires}, links {core.system_libs}")
+        if from_platform:
+            # Nothing may name a Conan package: CMakeDeps fails on a requirement it has no
+            # package for. The system's libraries are linked instead.
+            linked = [lib for c in comps.values() for lib in c.system_libs]
+            want_libs = ["crypto"] + ["curl"] * curl + ["rdkafka++", "rdkafka"] * rdkafka
+            if sorted(lib for lib in linked if lib != "pthread") != sorted(want_libs):
+                failures.append(f"{where}: links {linked}, want {want_libs}")
+        # Every component requirement names a declared requirement or a sibling component.
+        for comp in comps.values():
+            for req in comp.requires:
+                package = req.split("::")[0] if "::" in req else None
+                if package is None and req not in comps:
+                    failures.append(f"unknown component {req}")
+                if package and package not in recipe.dependencies.host:
+                    failures.append(f"{req} is not a requirement ({where})")
 
     if failures:
         print("conanfile.py:\n  " + "\n  ".join(failures))
