@@ -2,6 +2,8 @@
 # The test command of the README and of CI. Installs what is missing, then:
 #   1. clang++ Release, -Werror: unit, hygiene, botocore, CLI, fuzz-corpus and fake self-tests, and
 #      the official signers of JS, Python, Go and Java as differential oracles (tests/oracles)
+#   1b. the unit tests against Catch2 v3 from Debian 13's source package (scripts/test-catch2-v3.sh)
+#   1c. Conan 2: conan create with the system's libraries, test_package run (scripts/conan-create.sh)
 #   2. the unit tests under ASan+UBSan+LSan and under TSan (scripts/sanitizers.sh)
 #   3. every fuzz harness for a bounded time (scripts/fuzz.sh)
 #   4. the benchmarks and the compile cost of the headers, printed (scripts/bench.sh,
@@ -69,6 +71,12 @@ if [ "${MSKIAM_QUICK:-0}" = 1 ]; then
 fi
 
 build_and_test clang-release clang++ Release "-LE e2e|plugin|packaging|kafka"
+
+stage "Catch2 v3: the unit tests against Debian 13's catch2 3.x, built into a private prefix"
+bash scripts/test-catch2-v3.sh
+
+stage "Conan 2: conan create with the system's libraries, test_package run"
+bash scripts/conan-create.sh
 
 stage "sanitizers: ASan+UBSan+LSan and TSan"
 bash scripts/sanitizers.sh
