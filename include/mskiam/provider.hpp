@@ -30,6 +30,9 @@ struct ProviderOptions {
   RefreshPolicy refresh;
   PrincipalChange principal_change = PrincipalChange::allow;
   EventHandler on_event;  // empty: events are not reported
+  // Seeds the jitter of refresh points and retries; empty: the provider's address and start time.
+  // A fixed seed makes a provider under a test clock repeat itself exactly.
+  std::optional<std::uint64_t> jitter_seed;
 };
 
 namespace detail {
@@ -50,6 +53,16 @@ constexpr std::uint64_t next_jitter(std::uint64_t& state) noexcept {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
+
+// A draw in [0, 1) from the next jitter value.
+constexpr double next_unit(std::uint64_t& state) noexcept {
+  return static_cast<double>(next_jitter(state) >> 11) * 0x1.0p-53;
+}
+
+// After which fraction of its lifetime to refresh credentials just fetched (RefreshPolicy's
+// refresh_ahead and refresh_jitter), given a uniform draw `u` in [0, 1). `first`: the first fetch
+// of a provider, whose refresh is drawn as if the provider had been running for long already.
+double refresh_fraction(const RefreshPolicy& policy, bool first, double u);
 
 // What TokenProvider's constructor checks: region, lifetime 1..900 s, host if given. Throws
 // mskiam::Error (source `token`, invalid_argument).
@@ -134,6 +147,7 @@ class TokenProvider {
   Event event(EventType type, time_point now) const;
   void emit(const std::vector<Event>& events) const;
   duration backoff(duration lifetime);
+  duration refresh_delay(duration lifetime, bool first);
 
   // Makes sure usable credentials are cached, refreshing them when due. Only one thread asks the
   // source at a time; while still-valid credentials are cached, the others do not wait for it.
@@ -173,8 +187,9 @@ TokenProvider<Source, Clock>::TokenProvider(Source source, TokenOptions options,
       provider_options_(std::move(provider_options)),
       clock_(std::move(clock)),
       source_name_(detail::source_name(source_)),
-      jitter_state_(reinterpret_cast<std::uintptr_t>(this) ^
-                    static_cast<std::uint64_t>(clock_.now().time_since_epoch().count())) {
+      jitter_state_(provider_options_.jitter_seed.value_or(
+          reinterpret_cast<std::uintptr_t>(this) ^
+          static_cast<std::uint64_t>(clock_.now().time_since_epoch().count()))) {
   detail::validate_token_options(options_);
 }
 
@@ -293,6 +308,13 @@ auto TokenProvider<Source, Clock>::backoff(duration lifetime) -> duration {
 }
 
 template <class Source, class Clock>
+auto TokenProvider<Source, Clock>::refresh_delay(duration lifetime, bool first) -> duration {
+  const double u = detail::next_unit(jitter_state_);
+  return std::chrono::duration_cast<duration>(
+      lifetime * detail::refresh_fraction(provider_options_.refresh, first, u));
+}
+
+template <class Source, class Clock>
 void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
   bool required = false;
   {
@@ -353,6 +375,7 @@ void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
   if (fresh) {
     const time_point expiration_or_now = fresh->expiration.value_or(now);
     const duration lifetime = expiration_or_now - now;
+    const bool first = !credentials_;
     credentials_ = std::move(fresh);
     key_cache_.reset();
     token_.reset();
@@ -363,8 +386,7 @@ void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
       const RefreshPolicy& p = provider_options_.refresh;
       margin_ = std::min<duration>(
           std::chrono::duration_cast<duration>(lifetime * p.expiry_margin), p.max_margin);
-      refresh_at_ = *credentials_->expiration -
-                    std::chrono::duration_cast<duration>(lifetime * p.refresh_ahead);
+      refresh_at_ = now + refresh_delay(lifetime, first);
       lifetime_ = lifetime;
     } else {
       margin_ = duration::zero();
@@ -419,6 +441,8 @@ MSKIAM_END_NAMESPACE
 #endif
 
 #if MSKIAM_DEFINITIONS
+#include <cmath>
+
 #include "mskiam/detail/time.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -442,6 +466,28 @@ MSKIAM_INLINE void check_fetched(const Credentials& credentials,
                 "returned credentials (access key id " + credentials.access_key_id +
                     ") that expire at " + detail::iso8601(*credentials.expiration) +
                     ", too soon to use");
+}
+
+// Later refreshes: uniform in [latest - jitter, latest]. The first: from the density a provider
+// that has run for long shows at a random moment (the time until its next refresh is longer than
+// x with the probability that an interval is), so a fleet started at once refreshes as evenly as
+// one started long ago: uniform up to the window, then falling linearly to zero across it. It
+// starts a sixtieth of the lifetime after the fetch, never right on top of it.
+MSKIAM_INLINE double refresh_fraction(const RefreshPolicy& policy, bool first, double u) {
+  constexpr double first_floor = 1.0 / 60.0;
+  const double latest = 1.0 - policy.refresh_ahead;
+  if (!(policy.refresh_jitter > 0.0) || latest <= first_floor) return latest;
+  if (!first) {
+    const double earliest = std::max(0.0, latest - policy.refresh_jitter);
+    return earliest + u * (latest - earliest);
+  }
+  const double window = std::min(policy.refresh_jitter, latest - first_floor);
+  const double flat = latest - first_floor - window;  // where the density is uniform
+  const double mean = flat + window / 2;
+  const double x = u * mean;
+  if (x < flat) return first_floor + x;
+  const double v = (x - flat) / (mean - flat);  // in [0, 1): through the falling part
+  return latest - window * std::sqrt(1.0 - v);
 }
 
 }  // namespace detail
