@@ -35,6 +35,24 @@ struct ProviderOptions {
   std::optional<std::uint64_t> jitter_seed;
 };
 
+// How many times a provider's source was asked, failed, and how many tokens were signed.
+struct ProviderCounters {
+  std::uint64_t fetches, failures, principal_changes, tokens;
+};
+
+// A provider's state for health checks and metrics exporters (mskiam/prometheus.hpp).
+struct ProviderMetrics {
+  using time_point = std::chrono::system_clock::time_point;
+  ProviderCounters counters;
+  std::optional<time_point> last_success;          // last successful fetch
+  std::optional<time_point> credential_expiration;  // of the cached credentials
+  std::optional<time_point> token_expiration;       // of the last token signed
+  std::string principal;                            // of the cached credentials
+  std::string source;                               // the source that answered last
+  std::string last_error;                           // text of the last failed fetch, if any
+  bool last_fetch_failed = false;
+};
+
 namespace detail {
 
 // The name a source gives itself (`name()`), else "source".
@@ -106,26 +124,14 @@ class TokenProvider {
   Source& source() noexcept { return source_; }
   Clock& clock() noexcept { return clock_; }
 
-  // How many times the source was asked, failed, and how many tokens were signed.
-  struct Counters {
-    std::uint64_t fetches, failures, principal_changes, tokens;
-  };
+  using Counters = ProviderCounters;
   Counters counters() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return {fetches_, failures_, principal_changes_, tokens_issued_};
   }
 
   // A snapshot for health checks and metrics exporters; cheap, from any thread.
-  struct Metrics {
-    Counters counters;
-    std::optional<time_point> last_success;          // last successful fetch
-    std::optional<time_point> credential_expiration;  // of the cached credentials
-    std::optional<time_point> token_expiration;       // of the last token signed
-    std::string principal;                            // of the cached credentials
-    std::string source;                               // the source that answered last
-    std::string last_error;                           // text of the last failed fetch, if any
-    bool last_fetch_failed = false;
-  };
+  using Metrics = ProviderMetrics;
   Metrics metrics() const;
 
  private:
