@@ -36,6 +36,11 @@ struct PrometheusEntry {
 void write_prometheus(std::string& out, const std::vector<PrometheusEntry>& entries,
                       std::chrono::system_clock::time_point now);
 
+// `{name="value",...}`, values escaped as the format requires, for an exporter that writes
+// families of its own next to write_prometheus's; nothing for no labels. Throws as
+// write_prometheus does for a name the format refuses or a name given twice.
+std::string prometheus_labels(const MetricLabels& labels);
+
 // A provider's entry: its metrics, the labels, its token lifetime.
 template <class Source, class Clock>
 PrometheusEntry prometheus_entry(const TokenProvider<Source, Clock>& provider,
@@ -98,13 +103,14 @@ MSKIAM_INLINE bool valid_label_name(std::string_view name) {
   return true;
 }
 
-MSKIAM_INLINE void check_labels(const MetricLabels& labels) {
+// `info_names`: also refuse the names mskiam_provider_info adds.
+MSKIAM_INLINE void check_labels(const MetricLabels& labels, bool info_names) {
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const std::string& name = labels[i].first;
     std::string problem;
     if (!valid_label_name(name))
       problem = "is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)";
-    else if (name == "principal" || name == "source")
+    else if (info_names && (name == "principal" || name == "source"))
       problem = "is reserved: mskiam_provider_info has a label of that name";
     for (std::size_t j = 0; j < i && problem.empty(); ++j)
       if (labels[j].first == name) problem = "is given twice";
@@ -115,45 +121,55 @@ MSKIAM_INLINE void check_labels(const MetricLabels& labels) {
 }
 
 // Backslash, double quote and line feed are the three characters a label value escapes.
-MSKIAM_INLINE void append_label(std::string& out, std::string_view name, std::string_view value) {
-  out += out.back() == '{' ? "" : ",";
-  out.append(name).append("=\"");
-  for (char c : value) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
+MSKIAM_INLINE void append_labels(std::string& out, const MetricLabels& labels) {
+  if (labels.empty()) return;
+  out += '{';
+  for (const auto& [name, value] : labels) {
+    if (out.back() != '{') out += ',';
+    out.append(name).append("=\"");
+    for (char c : value) {
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
+    }
+    out += '"';
   }
-  out += '"';
+  out += '}';
 }
 
 MSKIAM_INLINE void append_sample(std::string& out, const PrometheusFamily& family,
                                  const PrometheusEntry& entry, const std::string& value) {
   out.append(family.name);
-  const bool labelled = !entry.labels.empty() || family.info;
-  if (labelled) {
-    out += '{';
-    for (const auto& [name, label_value] : entry.labels) append_label(out, name, label_value);
-    if (family.info) {
-      append_label(out, "principal", entry.metrics.principal);
-      append_label(out, "source", entry.metrics.source);
-    }
-    out += '}';
+  if (family.info) {
+    MetricLabels labels = entry.labels;
+    labels.emplace_back("principal", entry.metrics.principal);
+    labels.emplace_back("source", entry.metrics.source);
+    append_labels(out, labels);
+  } else {
+    append_labels(out, entry.labels);
   }
   out.append(" ").append(value).append("\n");
 }
 
 }  // namespace detail
 
+MSKIAM_INLINE std::string prometheus_labels(const MetricLabels& labels) {
+  detail::check_labels(labels, false);
+  std::string out;
+  detail::append_labels(out, labels);
+  return out;
+}
+
 MSKIAM_INLINE void write_prometheus(std::string& out, const std::vector<PrometheusEntry>& entries,
                                     std::chrono::system_clock::time_point now) {
   using detail::PrometheusValue;
   using time_point = std::chrono::system_clock::time_point;
-  for (const auto& entry : entries) detail::check_labels(entry.labels);
+  for (const auto& entry : entries) detail::check_labels(entry.labels, true);
   const detail::PrometheusFamily families[] = {
       {"mskiam_credential_fetches_total", "counter", "Times the credential source was asked.",
        [](const PrometheusEntry& e, time_point) -> PrometheusValue {
