@@ -37,7 +37,7 @@ struct ProviderOptions {
 
 // How many times a provider's source was asked, failed, and how many tokens were signed.
 struct ProviderCounters {
-  std::uint64_t fetches, failures, principal_changes, tokens;
+  std::uint64_t fetches = 0, failures = 0, principal_changes = 0, tokens = 0;
 };
 
 // A provider's state for health checks and metrics exporters (mskiam/prometheus.hpp).

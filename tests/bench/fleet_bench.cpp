@@ -40,14 +40,8 @@ void print_hours(const mskiam_test::FleetResult& r, std::size_t from, std::size_
 }
 
 void without_jitter(int providers) {
-  FleetOptions options;
-  options.providers = providers;
-  options.duration = 3h;
-  options.refresh.refresh_jitter = 0;
-  Fleet fleet(options);
-  fleet.run_until(3h);
   std::printf("\nwithout jitter (RefreshPolicy::refresh_jitter = 0), the first 3 hours:\n");
-  print_hours(fleet.result(), 0, 3);
+  print_hours(mskiam_test::run_without_jitter(providers, 3h), 0, 3);
 }
 
 }  // namespace

@@ -210,4 +210,15 @@ class Fleet {
   std::int64_t last_checked_minute_ = -1;
 };
 
+// The first hours of a fleet without refresh jitter: the one synchronised wave jitter replaces.
+inline FleetResult run_without_jitter(int providers, std::chrono::hours hours) {
+  FleetOptions options;
+  options.providers = providers;
+  options.duration = hours;
+  options.refresh.refresh_jitter = 0;
+  Fleet fleet(options);
+  fleet.run_until(hours);
+  return fleet.result();
+}
+
 }  // namespace mskiam_test

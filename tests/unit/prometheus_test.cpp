@@ -10,28 +10,14 @@
 #include "mskiam/sources/static.hpp"
 #include "support/error_of.hpp"
 #include "support/fake_clock.hpp"
+#include "support/flaky_source.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using mskiam_test::FakeClock;
 
-// One-hour credentials that fail on demand.
-struct Source {
-  FakeClock clock;
-  bool* fail;
-  mskiam::Credentials fetch() {
-    if (*fail) throw mskiam::Error(mskiam::ErrorKind::http_status, "sts", "STS answered 503", "503");
-    mskiam::Credentials c;
-    c.access_key_id = "ASIAPROMETHEUS";
-    c.secret_access_key = "prometheus-secret-value";
-    c.session_token = "prometheus-session-token";
-    c.expiration = clock.now() + 1h;
-    c.principal = "arn:aws:sts::123456789012:assumed-role/MskRole/app";
-    return c;
-  }
-  std::string_view name() const { return "sts"; }
-};
+using Source = mskiam_test::FlakySource;
 
 mskiam::TokenOptions options() {
   mskiam::TokenOptions o;
@@ -89,9 +75,9 @@ TEST_CASE("prometheus: a provider after a failed refresh - every family with its
         "mskiam_token_lifetime_seconds" + l + " 900\n"
         "# HELP mskiam_provider_info The principal and source of the cached credentials.\n"
         "# TYPE mskiam_provider_info gauge\n"
-        "mskiam_provider_info{client=\"orders-api\",principal=\"arn:aws:sts::123456789012:assumed-role/MskRole/app\",source=\"sts\"} 1\n");
-  CHECK(text.find("prometheus-secret-value") == std::string::npos);
-  CHECK(text.find("prometheus-session-token") == std::string::npos);
+        "mskiam_provider_info{client=\"orders-api\",principal=\"arn:aws:sts::123456789012:assumed-role/MskRole/app\",source=\"sts_source\"} 1\n");
+  CHECK(text.find("events-secret-value") == std::string::npos);
+  CHECK(text.find("events-session-token") == std::string::npos);
 }
 
 TEST_CASE("prometheus: label values are escaped - backslash quote and line feed") {

@@ -104,13 +104,8 @@ TEST_CASE("refresh jitter: 20-second credentials refresh ahead of expiry - token
 
 TEST_CASE("fleet: without jitter a fleet started in one minute refreshes in one wave") {
   // The control: what the fleet test below guards against is seen by the same measure.
-  FleetOptions options;
-  options.providers = fleet_size;
-  options.duration = 3h;
-  options.refresh.refresh_jitter = 0;
-  Fleet fleet(options);
-  fleet.run_until(3h);
-  for (std::size_t h = 0; h < 3; ++h) CHECK(fleet.result().peak_to_mean(h) > 10);
+  const auto result = mskiam_test::run_without_jitter(fleet_size, 3h);
+  for (std::size_t h = 0; h < 3; ++h) CHECK(result.peak_to_mean(h) > 10);
 }
 
 TEST_CASE("fleet: a fleet started in one minute asks STS evenly in every hour of a day") {
