@@ -31,7 +31,8 @@ struct ProviderOptions {
   PrincipalChange principal_change = PrincipalChange::allow;
   EventHandler on_event;  // empty: events are not reported
   // Seeds the jitter of refresh points and retries; empty: the provider's address and start time.
-  // A fixed seed makes a provider under a test clock repeat itself exactly.
+  // A fixed seed makes a provider under a test clock repeat itself exactly; providers that share
+  // a seed share a schedule, so give each its own.
   std::optional<std::uint64_t> jitter_seed;
 };
 
