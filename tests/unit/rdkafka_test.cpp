@@ -282,7 +282,9 @@ struct ModernToken {
 TEST_CASE("token struct for wrappers: OAuthBearerToken and modern-cpp-kafka's shape") {
   CountingSource source;
   source.principal = "arn:aws:sts::123456789012:assumed-role/MskRole/app";
-  Provider provider{source, options()};
+  mskiam::ProviderOptions exact;  // the first refresh after the token's end: a full lifetime
+  exact.refresh.refresh_jitter = 0;
+  Provider provider{source, options(), exact};
   const auto plain = mskiam::rdkafka::oauthbearer_token(provider);
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
