@@ -128,26 +128,29 @@ TEST_CASE("fleet: a fleet started in one minute asks STS evenly in every hour of
 }
 
 TEST_CASE("fleet: STS throttling half the calls for 10 minutes - requests stay bounded and credentials valid") {
+  // The fleet asks evenly from its first hour, so three hours in is as steady as a day in.
   FleetOptions options;
   options.providers = fleet_size;
-  options.duration = 26h;
-  options.throttle_from = 24h + 10min;
+  options.duration = 5h;
+  options.throttle_from = 3h + 10min;
   options.throttle_for = 10min;
   Fleet fleet(options);
-  fleet.run_until(26h);
+  fleet.run_until(5h);
   const auto& r = fleet.result();
   CHECK(r.throttled > 0);
   CHECK(r.token_errors == 0);
   // A refresh due as throttling starts has at least 20 minutes left; failing through all 10
   // minutes and waiting out a last 5-minute backoff still leaves 5.
   CHECK(r.least_validity > 5min);
-  const double steady = r.mean(23 * 60, 24 * 60);
-  const std::size_t from = 24 * 60 + 10;
+  const double steady = r.mean(2 * 60, 3 * 60);
+  const std::size_t from = 3 * 60 + 10;
+  const double throttled = r.mean(from, from + 10);
   const double peak = static_cast<double>(r.peak(from, from + 10));
-  INFO("steady " << steady << " per minute, peak while throttled " << peak);
-  // Half the calls fail, so each refresh takes two calls on average: about twice the steady
-  // rate, and no burst of retries on top of it.
-  CHECK(peak < 3 * steady);
-  CHECK(static_cast<double>(r.peak(from + 10, 26 * 60)) < 3 * steady);  // nor a wave after
-  for (std::size_t h = 25; h < 26; ++h) CHECK(r.peak_to_mean(h) < 2.0);
+  INFO("steady " << steady << " per minute; while throttled " << throttled << ", peak " << peak);
+  // Half the calls fail, so each refresh takes two calls on average: twice the steady rate. The
+  // peak minute adds the noise of a ~60-a-minute fleet; retries in step would be many times more.
+  CHECK(throttled < 2.5 * steady);
+  CHECK(peak < 4 * steady);
+  CHECK(static_cast<double>(r.peak(from + 10, 5 * 60)) < 4 * steady);  // nor a wave after
+  CHECK(r.peak_to_mean(4) < 2.0);
 }
