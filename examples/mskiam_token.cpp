@@ -4,6 +4,8 @@
 //   mskiam-token --region us-east-1 --decode     the presigned URL with secrets redacted
 //   mskiam-token --region us-east-1 --json       {token, expires_at_ms, principal, source}
 //   mskiam-token --region us-east-1 --check      a synthetic check for probes and pipelines
+//   mskiam-token --region us-east-1 --check --prometheus   the same for node_exporter's textfile
+//                                                collector (Prometheus text format)
 //
 // Credentials come from the default chain (environment, profile, web identity, container, IMDS),
 // optionally chained into --role-arn with a fixed --session-name.
@@ -21,6 +23,7 @@
 #include "mskiam/detail/time.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/mskiam.hpp"
+#include "mskiam/prometheus.hpp"
 #include "mskiam/sources/any.hpp"
 #include "mskiam/sources/assume_role.hpp"
 #include "mskiam/sources/default_chain.hpp"
@@ -57,6 +60,10 @@ output:
   --decode              the presigned URL (signature and session token redacted), expiry,
                         principal and source instead of the token
   --json                JSON instead of text (with or without --check)
+  --prometheus          with --check: the Prometheus text format (mskiam/prometheus.hpp's
+                        metrics and one mskiam_check_problem per warning or failure), for
+                        node_exporter's textfile collector; see docs/alerts.md
+  --label NAME=VALUE    with --prometheus: a label on every sample (repeatable)
 check:
   --check               resolve credentials and sign a token, report the source, principal,
                         expiries and clock offset against STS, and warn about what causes
@@ -76,6 +83,8 @@ struct Args {
   std::string region, host, profile, role_arn, session_name, external_id, sts_endpoint;
   std::optional<long> lifetime;
   bool decode = false, json = false, check = false, whoami = false, plaintext = false;
+  bool prometheus = false;
+  mskiam::MetricLabels labels;
   std::string bootstrap, broker;
 };
 
@@ -173,6 +182,7 @@ struct Check {
   std::optional<double> clock_offset_s;
   std::optional<probe::Result> broker;
   std::string broker_error;
+  std::optional<mskiam::ProviderMetrics> metrics;  // of the provider that signed the token
 
   const char* status() const {
     return !failures.empty() ? "failed" : !warnings.empty() ? "warning" : "ok";
@@ -185,10 +195,11 @@ struct Check {
 Check run_check(const Args& args, const mskiam::TokenOptions& options) {
   Check c;
   const auto now = std::chrono::system_clock::now();
+  std::optional<mskiam::TokenProvider<mskiam::AnySource>> provider;
   try {
-    mskiam::TokenProvider<mskiam::AnySource> provider{make_source(args), options};
-    const mskiam::AuthToken token = provider.token();
-    const mskiam::Credentials creds = provider.credentials();
+    provider.emplace(make_source(args), options);
+    const mskiam::AuthToken token = provider->token();
+    const mskiam::Credentials creds = provider->credentials();
     c.source = creds.source;
     c.principal = creds.principal;
     c.principal_from = creds.principal.empty() ? "" : "credentials";
@@ -289,7 +300,45 @@ Check run_check(const Args& args, const mskiam::TokenOptions& options) {
   } catch (const mskiam::Error& e) {
     c.failures.push_back(std::string("no_token: ") + e.what());
   }
+  if (provider) c.metrics = provider->metrics();
   return c;
+}
+
+// The part of a check result before its colon: `clock_skew`, `no_token`...
+std::string kind_of(const std::string& problem) { return problem.substr(0, problem.find(':')); }
+
+// The labels of one mskiam_check_problem sample.
+mskiam::MetricLabels problem_labels(const Args& args, const std::string& kind, const char* severity) {
+  mskiam::MetricLabels labels = args.labels;
+  labels.emplace_back("kind", kind);
+  labels.emplace_back("severity", severity);
+  return labels;
+}
+
+// The provider's metrics with the check's principal and clock offset, then one sample per problem.
+// Throws mskiam::Error for labels the format refuses.
+std::string check_prometheus(const Check& c, const Args& args, const mskiam::TokenOptions& options) {
+  mskiam::PrometheusEntry entry;
+  entry.metrics = c.metrics.value_or(mskiam::ProviderMetrics{});
+  if (!c.principal.empty()) entry.metrics.principal = c.principal;  // GetCallerIdentity's, if asked
+  entry.labels = args.labels;
+  entry.token_lifetime = options.lifetime;
+  entry.clock_offset_seconds = c.clock_offset_s;
+  std::string text;
+  mskiam::write_prometheus(text, {entry}, std::chrono::system_clock::now());
+  std::string problems;
+  for (const char* severity : {"warning", "failure"}) {
+    for (const auto& problem : std::string(severity) == "warning" ? c.warnings : c.failures) {
+      problems += "mskiam_check_problem" +
+                  mskiam::prometheus_labels(problem_labels(args, kind_of(problem), severity)) +
+                  " 1\n";
+    }
+  }
+  if (!problems.empty())
+    text += "# HELP mskiam_check_problem A warning or failure of mskiam-token --check, by kind.\n"
+            "# TYPE mskiam_check_problem gauge\n" +
+            problems;
+  return text;
 }
 
 void print_check(const Check& c, bool json) {
@@ -373,6 +422,14 @@ int main(int argc, char** argv) {
       args.decode = true;
     } else if (arg == "--json") {
       args.json = true;
+    } else if (arg == "--prometheus") {
+      args.prometheus = true;
+    } else if (arg == "--label") {
+      if (i + 1 >= argc) return usage_error("--label needs NAME=VALUE");
+      const std::string label = argv[++i];
+      const std::size_t eq = label.find('=');
+      if (eq == std::string::npos) return usage_error("--label takes NAME=VALUE");
+      args.labels.emplace_back(label.substr(0, eq), label.substr(eq + 1));
     } else if (arg == "--check") {
       args.check = true;
     } else if (arg == "--whoami") {
@@ -387,6 +444,16 @@ int main(int argc, char** argv) {
   if (args.decode && (args.json || args.check)) return usage_error("--decode goes alone");
   if ((args.whoami || !args.broker.empty() || !args.bootstrap.empty()) && !args.check)
     return usage_error("--whoami, --bootstrap and --broker go with --check");
+  if (args.prometheus && (!args.check || args.json))
+    return usage_error("--prometheus goes with --check, without --json");
+  if (!args.labels.empty() && !args.prometheus) return usage_error("--label goes with --prometheus");
+  try {  // the labels, checked before anything is asked of a source
+    std::string ignored;
+    mskiam::write_prometheus(ignored, {mskiam::PrometheusEntry{{}, args.labels, {}, {}}}, {});
+    mskiam::prometheus_labels(problem_labels(args, "kind", "warning"));
+  } catch (const mskiam::Error& e) {
+    return usage_error(e.what());
+  }
 
   mskiam::TokenOptions options;
   options.region = args.region;
@@ -395,7 +462,10 @@ int main(int argc, char** argv) {
 
   if (args.check) {
     const Check c = run_check(args, options);
-    print_check(c, args.json);
+    if (args.prometheus)
+      std::cout << check_prometheus(c, args, options);
+    else
+      print_check(c, args.json);
     return c.exit_code();
   }
   try {

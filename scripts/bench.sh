@@ -5,7 +5,8 @@
 #      pinned versions by tests/oracles/install.sh, each timed in a warm loop in its own runtime)
 #      and of botocore's SigV4QueryAuth presign, over the same inputs as mskiam-bench (same keys,
 #      session token, region, 900 s);
-#   3. prints a table with the ratios and the targets, "met" / "NOT met".
+#   3. prints a table with the ratios and the targets, "met" / "NOT met";
+#   4. runs mskiam-fleet-bench: a simulated day of 10,000 providers (STS requests per minute).
 # Timings never fail the script: it exits non-zero only when something failed to build or run.
 # A signer that cannot be installed (registry unreachable...) is reported and skipped.
 #
@@ -30,7 +31,7 @@ else
   stage "mskiam-bench: Release build in build/bench"
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMSKIAM_BUILD_EXAMPLES=OFF \
     -DMSKIAM_RDKAFKA=OFF >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
-  cmake --build "$build" --target mskiam-bench
+  cmake --build "$build" --target mskiam-bench mskiam-fleet-bench
   bench_bin=$build/tests/bench/mskiam-bench
 fi
 [ -x "$bench_bin" ] || { echo "mskiam-bench was not built (is libbenchmark-dev installed?)"; exit 1; }
@@ -233,3 +234,10 @@ if 8 in latency:
 else:
     target(text, None, "")
 PY
+
+# --- a fleet of providers: refresh jitter, throttling, memory (counts, not timings) -------------
+fleet_bin=$(dirname "$bench_bin")/mskiam-fleet-bench
+if [ -x "$fleet_bin" ]; then
+  stage "mskiam-fleet-bench: 10,000 providers, a simulated day"
+  "$fleet_bin"
+fi

@@ -9,6 +9,7 @@ packages=(
   libclang-rt-14-dev                  # sanitizers and libFuzzer for clang 14
   python3 python3-botocore            # botocore verifies signatures in the fakes and emulator
   python3-confluent-kafka kcat        # clients we did not write, for end-to-end tests
+  python3-prometheus-client python3-yaml prometheus  # parse our metrics; promtool tests alerts.md
   procps iproute2
 )
 

@@ -7,6 +7,7 @@
 #include "mskiam/events.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/policy.hpp"
+#include "mskiam/prometheus.hpp"
 #include "mskiam/provider.hpp"
 #include "mskiam/sigv4.hpp"
 #include "mskiam/sources/any.hpp"

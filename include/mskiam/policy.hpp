@@ -74,6 +74,12 @@ struct RefreshPolicy {
   // Refresh once this fraction of the lifetime or less remains: 1/3 of one hour is 20 minutes, so
   // a token signed just before a refresh still gets its full 15 minutes.
   double refresh_ahead = 1.0 / 3.0;
+  // Each provider draws its refresh points within this fraction of the lifetime before the
+  // refresh_ahead point (1/6 of one hour: between 30 and 40 minutes after a fetch), so that a
+  // fleet started together, as a deploy starts it, does not refresh in one wave forever. The first
+  // refresh after start is drawn from the first fetch on, weighted so that such a fleet already
+  // asks STS at an even rate in its first hour. 0: every refresh at the refresh_ahead point.
+  double refresh_jitter = 1.0 / 6.0;
   // Tokens end this fraction of the lifetime before the credentials do (at most `max_margin`),
   // so a broker never sees a session outlive its credentials because of clock skew.
   double expiry_margin = 1.0 / 60.0;

@@ -30,6 +30,28 @@ struct ProviderOptions {
   RefreshPolicy refresh;
   PrincipalChange principal_change = PrincipalChange::allow;
   EventHandler on_event;  // empty: events are not reported
+  // Seeds the jitter of refresh points and retries; empty: the provider's address and start time.
+  // A fixed seed makes a provider under a test clock repeat itself exactly; providers that share
+  // a seed share a schedule, so give each its own.
+  std::optional<std::uint64_t> jitter_seed;
+};
+
+// How many times a provider's source was asked, failed, and how many tokens were signed.
+struct ProviderCounters {
+  std::uint64_t fetches = 0, failures = 0, principal_changes = 0, tokens = 0;
+};
+
+// A provider's state for health checks and metrics exporters (mskiam/prometheus.hpp).
+struct ProviderMetrics {
+  using time_point = std::chrono::system_clock::time_point;
+  ProviderCounters counters;
+  std::optional<time_point> last_success;          // last successful fetch
+  std::optional<time_point> credential_expiration;  // of the cached credentials
+  std::optional<time_point> token_expiration;       // of the last token signed
+  std::string principal;                            // of the cached credentials
+  std::string source;                               // the source that answered last
+  std::string last_error;                           // text of the last failed fetch, if any
+  bool last_fetch_failed = false;
 };
 
 namespace detail {
@@ -50,6 +72,16 @@ constexpr std::uint64_t next_jitter(std::uint64_t& state) noexcept {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
+
+// A draw in [0, 1) from the next jitter value.
+constexpr double next_unit(std::uint64_t& state) noexcept {
+  return static_cast<double>(next_jitter(state) >> 11) * 0x1.0p-53;
+}
+
+// After which fraction of its lifetime to refresh credentials just fetched (RefreshPolicy's
+// refresh_ahead and refresh_jitter), given a uniform draw `u` in [0, 1). `first`: the first fetch
+// of a provider, whose refresh is drawn as if the provider had been running for long already.
+double refresh_fraction(const RefreshPolicy& policy, bool first, double u);
 
 // What TokenProvider's constructor checks: region, lifetime 1..900 s, host if given. Throws
 // mskiam::Error (source `token`, invalid_argument).
@@ -93,26 +125,14 @@ class TokenProvider {
   Source& source() noexcept { return source_; }
   Clock& clock() noexcept { return clock_; }
 
-  // How many times the source was asked, failed, and how many tokens were signed.
-  struct Counters {
-    std::uint64_t fetches, failures, principal_changes, tokens;
-  };
+  using Counters = ProviderCounters;
   Counters counters() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return {fetches_, failures_, principal_changes_, tokens_issued_};
   }
 
   // A snapshot for health checks and metrics exporters; cheap, from any thread.
-  struct Metrics {
-    Counters counters;
-    std::optional<time_point> last_success;          // last successful fetch
-    std::optional<time_point> credential_expiration;  // of the cached credentials
-    std::optional<time_point> token_expiration;       // of the last token signed
-    std::string principal;                            // of the cached credentials
-    std::string source;                               // the source that answered last
-    std::string last_error;                           // text of the last failed fetch, if any
-    bool last_fetch_failed = false;
-  };
+  using Metrics = ProviderMetrics;
   Metrics metrics() const;
 
  private:
@@ -134,6 +154,7 @@ class TokenProvider {
   Event event(EventType type, time_point now) const;
   void emit(const std::vector<Event>& events) const;
   duration backoff(duration lifetime);
+  duration refresh_delay(duration lifetime, bool first);
 
   // Makes sure usable credentials are cached, refreshing them when due. Only one thread asks the
   // source at a time; while still-valid credentials are cached, the others do not wait for it.
@@ -173,8 +194,9 @@ TokenProvider<Source, Clock>::TokenProvider(Source source, TokenOptions options,
       provider_options_(std::move(provider_options)),
       clock_(std::move(clock)),
       source_name_(detail::source_name(source_)),
-      jitter_state_(reinterpret_cast<std::uintptr_t>(this) ^
-                    static_cast<std::uint64_t>(clock_.now().time_since_epoch().count())) {
+      jitter_state_(provider_options_.jitter_seed.value_or(
+          reinterpret_cast<std::uintptr_t>(this) ^
+          static_cast<std::uint64_t>(clock_.now().time_since_epoch().count()))) {
   detail::validate_token_options(options_);
 }
 
@@ -293,6 +315,13 @@ auto TokenProvider<Source, Clock>::backoff(duration lifetime) -> duration {
 }
 
 template <class Source, class Clock>
+auto TokenProvider<Source, Clock>::refresh_delay(duration lifetime, bool first) -> duration {
+  const double u = detail::next_unit(jitter_state_);
+  return std::chrono::duration_cast<duration>(
+      lifetime * detail::refresh_fraction(provider_options_.refresh, first, u));
+}
+
+template <class Source, class Clock>
 void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
   bool required = false;
   {
@@ -353,6 +382,7 @@ void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
   if (fresh) {
     const time_point expiration_or_now = fresh->expiration.value_or(now);
     const duration lifetime = expiration_or_now - now;
+    const bool first = !credentials_;
     credentials_ = std::move(fresh);
     key_cache_.reset();
     token_.reset();
@@ -363,8 +393,7 @@ void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
       const RefreshPolicy& p = provider_options_.refresh;
       margin_ = std::min<duration>(
           std::chrono::duration_cast<duration>(lifetime * p.expiry_margin), p.max_margin);
-      refresh_at_ = *credentials_->expiration -
-                    std::chrono::duration_cast<duration>(lifetime * p.refresh_ahead);
+      refresh_at_ = now + refresh_delay(lifetime, first);
       lifetime_ = lifetime;
     } else {
       margin_ = duration::zero();
@@ -419,6 +448,8 @@ MSKIAM_END_NAMESPACE
 #endif
 
 #if MSKIAM_DEFINITIONS
+#include <cmath>
+
 #include "mskiam/detail/time.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -442,6 +473,28 @@ MSKIAM_INLINE void check_fetched(const Credentials& credentials,
                 "returned credentials (access key id " + credentials.access_key_id +
                     ") that expire at " + detail::iso8601(*credentials.expiration) +
                     ", too soon to use");
+}
+
+// Later refreshes: uniform in [latest - jitter, latest]. The first: from the density a provider
+// that has run for long shows at a random moment (the time until its next refresh is longer than
+// x with the probability that an interval is), so a fleet started at once refreshes as evenly as
+// one started long ago: uniform up to the window, then falling linearly to zero across it. It
+// starts a sixtieth of the lifetime after the fetch, never right on top of it.
+MSKIAM_INLINE double refresh_fraction(const RefreshPolicy& policy, bool first, double u) {
+  constexpr double first_floor = 1.0 / 60.0;
+  const double latest = 1.0 - policy.refresh_ahead;
+  if (!(policy.refresh_jitter > 0.0) || latest <= first_floor) return latest;
+  if (!first) {
+    const double earliest = std::max(0.0, latest - policy.refresh_jitter);
+    return earliest + u * (latest - earliest);
+  }
+  const double window = std::min(policy.refresh_jitter, latest - first_floor);
+  const double flat = latest - first_floor - window;  // where the density is uniform
+  const double mean = flat + window / 2;
+  const double x = u * mean;
+  if (x < flat) return first_floor + x;
+  const double v = (x - flat) / (mean - flat);  // in [0, 1): through the falling part
+  return latest - window * std::sqrt(1.0 - v);
 }
 
 }  // namespace detail

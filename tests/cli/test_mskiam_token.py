@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """mskiam-token against the loopback AWS fakes and the MSK-IAM broker emulator: every check
-warning and failure, the exit codes, JSON output, and that no secret reaches the output.
+warning and failure, the exit codes, JSON output, the Prometheus output (parsed by Debian's
+python3-prometheus-client, linted by promtool when installed), and that no secret reaches the
+output.
 Usage: test_mskiam_token.py PATH_TO_MSKIAM_TOKEN [unittest args]"""
 import email.utils
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 sys.path.insert(0, os.path.join(HERE, "..", "emulator"))
 import aws_fakes  # noqa: E402
 import msk_emulator  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 BINARY = None
 BASE_KEY, BASE_SECRET = "AKIABASECHECKTEST", "check-base-secret-value"
@@ -76,6 +80,7 @@ class CheckTest(unittest.TestCase):
         done = subprocess.run([BINARY, "--region", "us-east-1", *args], env=base, capture_output=True,
                               text=True, timeout=60)
         output = done.stdout + done.stderr
+        self.stdout = done.stdout
         for secret in (BASE_SECRET, "web-identity-token-value"):
             self.assertNotIn(secret, output)
         if expect is not None:
@@ -175,6 +180,95 @@ class CheckTest(unittest.TestCase):
                                      expect=OK)
         self.assertIn("X-Amz-Signature=%3Credacted%3E", output)
         self.assertNotIn("visible-nowhere", output)
+
+    def check_prometheus(self, *args, env=None, expect=None, sts=None):
+        """The exposition --check --prometheus writes, parsed: {family: (type, [(name, labels,
+        value)])}; promtool lints it too when installed (scripts/setup.sh installs it)."""
+        self.run_tool("--check", "--prometheus", "--sts-endpoint", sts or self.sts, *args, env=env,
+                      expect=expect)
+        text = self.stdout
+        families = {}
+        for family in text_string_to_metric_families(text):
+            self.assertNotIn(family.name, families, "a family written twice")
+            families[family.name] = (family.type, [(s.name, s.labels, s.value) for s in family.samples])
+        if shutil.which("promtool"):
+            lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                                  text=True, timeout=60)
+            self.assertEqual(lint.returncode, 0, lint.stdout + lint.stderr)
+        return families
+
+    def value(self, families, name):
+        samples = families[name][1]
+        self.assertEqual(len(samples), 1, samples)
+        return samples[0][2]
+
+    def problems(self, families):
+        return {(labels["kind"], labels["severity"])
+                for _, labels, _ in families.get("mskiam_check_problem", ("gauge", []))[1]}
+
+    def test_prometheus_metrics_of_a_pinned_role(self):
+        label = 'orders "api" \\ east\nline'
+        families = self.check_prometheus("--role-arn", ROLE, "--session-name", "orders",
+                                         "--label", "client=" + label, "--label", "env=prod",
+                                         env=self.env_keys(), expect=OK)
+        self.assertEqual({n: t for n, (t, _) in families.items()}, {
+            "mskiam_credential_fetches": "counter", "mskiam_credential_fetch_failures": "counter",
+            "mskiam_principal_changes": "counter", "mskiam_tokens_signed": "counter",
+            "mskiam_credentials_expiry_seconds": "gauge", "mskiam_token_expiry_seconds": "gauge",
+            "mskiam_last_success_age_seconds": "gauge", "mskiam_refresh_failing": "gauge",
+            "mskiam_token_lifetime_seconds": "gauge", "mskiam_clock_offset_seconds": "gauge",
+            "mskiam_provider_info": "gauge"})
+        for _, samples in families.values():
+            for _, labels, _ in samples:
+                self.assertEqual(labels["client"], label)  # escaped, then parsed back
+                self.assertEqual(labels["env"], "prod")
+        self.assertEqual(families["mskiam_credential_fetches"][1][0][0],
+                         "mskiam_credential_fetches_total")
+        self.assertEqual(self.value(families, "mskiam_credential_fetches"), 1)
+        self.assertEqual(self.value(families, "mskiam_credential_fetch_failures"), 0)
+        self.assertEqual(self.value(families, "mskiam_tokens_signed"), 1)
+        self.assertEqual(self.value(families, "mskiam_refresh_failing"), 0)
+        self.assertEqual(self.value(families, "mskiam_token_lifetime_seconds"), 900)
+        self.assertAlmostEqual(self.value(families, "mskiam_token_expiry_seconds"), 900, delta=5)
+        self.assertGreater(self.value(families, "mskiam_credentials_expiry_seconds"), 900)
+        self.assertLess(self.value(families, "mskiam_last_success_age_seconds"), 5)
+        self.assertLess(abs(self.value(families, "mskiam_clock_offset_seconds")), 5)
+        info = families["mskiam_provider_info"][1][0][1]
+        self.assertEqual(info["principal"], "arn:aws:sts::123456789012:assumed-role/MskRole/orders")
+        self.assertEqual(info["source"], "assume_role")
+        self.assertNotIn("mskiam_check_problem", families)
+
+    def test_prometheus_problems_expiring_credentials_and_clock_skew(self):
+        server = SkewedDateServer(120)
+        self.servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
+        env = dict(self.env_keys(), AWS_SESSION_TOKEN="session", AWS_CREDENTIAL_EXPIRATION=expiration)
+        families = self.check_prometheus(env=env, expect=WARNING,
+                                         sts="http://127.0.0.1:%d" % server.server_address[1])
+        self.assertEqual(self.problems(families),
+                         {("credentials_expiring", "warning"), ("clock_skew", "warning")})
+        self.assertAlmostEqual(self.value(families, "mskiam_clock_offset_seconds"), 120, delta=3)
+        self.assertAlmostEqual(self.value(families, "mskiam_credentials_expiry_seconds"), 600, delta=5)
+        self.assertLess(self.value(families, "mskiam_credentials_expiry_seconds"),
+                        self.value(families, "mskiam_token_lifetime_seconds"))
+
+    def test_prometheus_without_credentials_reports_the_failure(self):
+        families = self.check_prometheus(expect=FAILED)
+        self.assertEqual(self.problems(families), {("no_token", "failure")})
+        self.assertEqual(self.value(families, "mskiam_refresh_failing"), 1)
+        self.assertEqual(self.value(families, "mskiam_credential_fetch_failures"), 1)
+        self.assertEqual(self.value(families, "mskiam_tokens_signed"), 0)
+        self.assertNotIn("mskiam_last_success_age_seconds", families)
+        self.assertNotIn("mskiam_credentials_expiry_seconds", families)
+
+    def test_prometheus_usage_errors(self):
+        self.run_tool("--prometheus", expect=USAGE)  # only with --check
+        self.run_tool("--check", "--prometheus", "--json", expect=USAGE)
+        self.run_tool("--check", "--label", "client=x", expect=USAGE)  # only with --prometheus
+        for label in ("bad-name=x", "__name__=x", "source=x", "kind=x", "novalue"):
+            code, output = self.run_tool("--check", "--prometheus", "--label", label, expect=USAGE)
+            self.assertIn("label", output)
 
     def test_usage_errors(self):
         self.run_tool("--bogus", expect=USAGE)

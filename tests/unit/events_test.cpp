@@ -7,26 +7,13 @@
 #include "catch.hpp"
 #include "mskiam/provider.hpp"
 #include "support/fake_clock.hpp"
+#include "support/flaky_source.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
-struct FlakySource {
-  mskiam_test::FakeClock clock;
-  bool* fail;
-  mskiam::Credentials fetch() {
-    if (*fail) throw mskiam::Error(mskiam::ErrorKind::service_error, "sts", "Throttling: Rate exceeded", "Throttling");
-    mskiam::Credentials c;
-    c.access_key_id = "ASIAEVENTS";
-    c.secret_access_key = "events-secret-value";
-    c.session_token = "events-session-token";
-    c.expiration = clock.now() + 1h;
-    c.principal = "arn:aws:sts::123456789012:assumed-role/MskRole/app";
-    return c;
-  }
-  std::string_view name() const { return "sts_source"; }
-};
+using mskiam_test::FlakySource;
 
 }  // namespace
 

@@ -282,7 +282,9 @@ struct ModernToken {
 TEST_CASE("token struct for wrappers: OAuthBearerToken and modern-cpp-kafka's shape") {
   CountingSource source;
   source.principal = "arn:aws:sts::123456789012:assumed-role/MskRole/app";
-  Provider provider{source, options()};
+  mskiam::ProviderOptions exact;  // the first refresh after the token's end: a full lifetime
+  exact.refresh.refresh_jitter = 0;
+  Provider provider{source, options(), exact};
   const auto plain = mskiam::rdkafka::oauthbearer_token(provider);
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
@@ -298,7 +300,9 @@ TEST_CASE("token struct for wrappers: OAuthBearerToken and modern-cpp-kafka's sh
 TEST_CASE("librdkafka is asked to call again at the provider's refresh time - not at 80% of expiry") {
   CountingSource source;
   source.lifetime = 20s;  // refresh due after 2/3 of 20 s; tokens end at ~19.6 s
-  Provider provider{source, options()};
+  mskiam::ProviderOptions exact;  // the refresh point itself, not one drawn below it
+  exact.refresh.refresh_jitter = 0;
+  Provider provider{source, options(), exact};
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
   const auto t = mskiam::rdkafka::oauthbearer_token(provider);
