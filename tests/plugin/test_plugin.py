@@ -76,7 +76,7 @@ class PluginTest(unittest.TestCase):
         self.registry = os.path.join(self.tmp, "registry.json")
         self.events = os.path.join(self.tmp, "events.jsonl")
         self.write_registry({ACCESS_KEY: {"secret_access_key": SECRET, "principal": USER_ARN,
-                                          "expiration_ms": None}})
+                                          "session_token": SESSION_TOKEN, "expiration_ms": None}})
         port_file = os.path.join(self.tmp, "msk.port")
         common = ["--port-file", port_file, "--registry", self.registry, "--events", self.events,
                   "--region", REGION]
@@ -165,7 +165,17 @@ class PluginTest(unittest.TestCase):
         binary = binary or CLIENT
         if not binary or not os.path.exists(binary):
             self.skipTest("MSKIAM_PLUGIN_CLIENT does not name the C client")
-        return self.run_cmd([binary] + args + self.as_x(conf), env=env, **kw)
+        p = self.run_cmd([binary] + args + self.as_x(conf), env=env, **kw)
+        self.assert_expected_librdkafka(p.stderr)
+        return p
+
+    def assert_expected_librdkafka(self, stderr):
+        """A C client that loaded another librdkafka than the build promises (an rpath lost, an old
+        library first on the path) would test that library instead: fail rather than pass on it."""
+        expected = os.environ.get("MSKIAM_EXPECT_RDKAFKA_VERSION")
+        loaded = re.search(r"^librdkafka (\S+)$", stderr, re.MULTILINE)
+        if expected and loaded:
+            self.assertEqual(loaded.group(1), expected, "the C client loaded another librdkafka")
 
     def python_clients(self, script, conf, **kw):
         code = "import json, sys, time\nimport confluent_kafka as ck\nconf = json.loads(sys.argv[1])\n" + script
@@ -462,7 +472,8 @@ print(json.dumps(out))
 
     def issued_secrets(self):
         with open(self.registry) as f:
-            return [v["secret_access_key"] for v in json.load(f).values()]
+            return [v[k] for v in json.load(f).values()
+                    for k in ("secret_access_key", "session_token") if v.get(k)]
 
     def rotation(self, produce):
         endpoint = self.start_fakes(lifetime_s=20)
@@ -524,5 +535,24 @@ print(json.dumps({"left": p.flush(30), "seconds": time.time() - start}))
         print("confluent-kafka: %d access keys, one principal, 140 messages" % len(keys))
 
 
+def main():
+    """unittest's main; exit status 77 (CTest's SKIP_RETURN_CODE) when every test skipped. Where the
+    build must run everything (MSKIAM_EXPECT_RDKAFKA_VERSION is set: CI's 2.8.0 and newer builds), a
+    skipped test fails instead."""
+    program = unittest.main(exit=False)
+    result = program.result
+    if not result.wasSuccessful():
+        return 1
+    expected = os.environ.get("MSKIAM_EXPECT_RDKAFKA_VERSION")
+    if result.skipped and expected:
+        print("FAIL: %d test(s) skipped in a build that must run them all (librdkafka %s): %s" % (
+            len(result.skipped), expected,
+            "; ".join("%s (%s)" % (t.id(), why) for t, why in result.skipped)), file=sys.stderr)
+        return 1
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        return 77
+    return 0
+
+
 if __name__ == "__main__":
-    unittest.main()
+    sys.exit(main())
