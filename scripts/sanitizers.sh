@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The unit tests (stress test included) under AddressSanitizer + UndefinedBehaviorSanitizer
-# (LeakSanitizer on), and under ThreadSanitizer. clang 14, Debian's libclang-rt-14-dev.
+# (LeakSanitizer on), and under ThreadSanitizer, each followed by the secret sweep of its build
+# tree. clang 14, Debian's libclang-rt-14-dev.
 # TSan skips the tests that drive librdkafka: its threads are not instrumented, so TSan would
 # report librdkafka's own synchronisation, not ours.
 set -euo pipefail
@@ -21,7 +22,9 @@ run() {  # name sanitizer-flags min-tests ctest-args...
     -DCMAKE_EXE_LINKER_FLAGS="$flags" >"build/$name.configure.log" 2>&1 \
     || { cat "build/$name.configure.log"; return 1; }
   cmake --build "build/$name" -j "$jobs" --target mskiam-unit-tests
+  rm -rf "build/$name/secret-sweep"  # what the fakes of this run's tests leave for the sweep
   bash scripts/run-ctest.sh "build/$name" "$min_tests" -j "$jobs" -R '^unit\.' "$@"
+  /usr/bin/python3 tests/secret_sweep.py "build/$name"
 }
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1

@@ -33,6 +33,8 @@ PLUGIN = os.environ.get("MSKIAM_PLUGIN", "")
 CLIENT = os.environ.get("MSKIAM_PLUGIN_CLIENT", "")
 CLIENT_LSAN = os.environ.get("MSKIAM_PLUGIN_CLIENT_LSAN", "")
 PYTHON = sys.executable or "/usr/bin/python3"
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests"))
+import secret_sweep  # noqa: E402  (the forms a leaked secret takes)
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
 
 REGION = "us-east-1"
@@ -102,6 +104,7 @@ class PluginTest(unittest.TestCase):
                     p.wait()
         if hasattr(self, "tmp"):
             try:
+                self.keep_for_secret_sweep()
                 self.assert_no_secret_anywhere()
             finally:
                 if os.environ.get("MSKIAM_KEEP_TMP") != "1":
@@ -197,10 +200,27 @@ class PluginTest(unittest.TestCase):
         for path in glob.glob(os.path.join(self.tmp, "*.log")) + glob.glob(os.path.join(self.tmp, "*.jsonl")):
             with open(path, errors="replace") as f:
                 texts.append((path, f.read()))
+        searched = [secret_sweep.forms_of(secret) for secret in self.secrets if secret]
         for name, text in texts:
-            for secret in self.secrets:
-                if secret and secret in (text or ""):
-                    raise AssertionError("a secret appears in %s" % name)
+            found, forms = secret_sweep.leaks_in(text or "", searched)
+            if found:
+                raise AssertionError("a secret appears in %s (%s)" % (name, ", ".join(forms)))
+
+    def keep_for_secret_sweep(self):
+        """The registry (every secret issued) and the logs go to MSKIAM_SECRET_SWEEP_DIR, for
+        tests/secret_sweep.py after the run."""
+        sweep = os.environ.get("MSKIAM_SECRET_SWEEP_DIR")
+        if not sweep:
+            return
+        os.makedirs(sweep, exist_ok=True)
+        stem = "plugin-%d-%s" % (os.getpid(), self._testMethodName)
+        if os.path.exists(getattr(self, "registry", "")):
+            shutil.copyfile(self.registry, os.path.join(sweep, "registry-%s.json" % stem))
+        for path in glob.glob(os.path.join(self.tmp, "*.log")) + glob.glob(os.path.join(self.tmp, "*.jsonl")):
+            shutil.copyfile(path, os.path.join(sweep, "%s.%s.log" % (stem, os.path.basename(path))))
+        with open(os.path.join(sweep, stem + ".outputs.log"), "w") as f:
+            for command, out, err in self.outputs:
+                f.write("$ %s\n%s%s" % (command, out or "", err or ""))
 
     def assert_ok(self, p, what):
         self.assertEqual(p.returncode, 0, "%s failed (%d):\nstdout:\n%s\nstderr:\n%s"
