@@ -17,9 +17,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -272,12 +274,38 @@ class PluginTest(unittest.TestCase):
         # Without security.protocol the plugin selects SASL_SSL (MSK IAM's listener); the
         # emulator speaks plaintext here, so the client must fail at the TLS handshake rather
         # than connect without authentication.
+        # What reaches the broker's port is observed directly: a listener that records the first
+        # bytes of each connection must see a TLS record header (handshake, type 0x16, version 3.x).
         conf = self.conf()
         del conf["security.protocol"]
         p = self.kcat(["-L", "-m", "3"], conf, timeout=30)
         self.assertNotEqual(p.returncode, 0)
         self.assertEqual(self.emulator_events("authenticated"), [])
         self.assertNotIn("sasl_plaintext://", p.stdout + p.stderr)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(20)
+        self.addCleanup(listener.close)
+        conf["bootstrap.servers"] = "127.0.0.1:%d" % listener.getsockname()[1]
+        first_bytes = []
+
+        def record_first_connection():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(10)
+                    first_bytes.append(conn.recv(5))
+            except OSError:
+                pass
+
+        recorder = threading.Thread(target=record_first_connection, daemon=True)
+        recorder.start()
+        self.kcat(["-L", "-m", "3"], conf, timeout=30)
+        recorder.join(25)
+        self.assertTrue(first_bytes, "kcat never connected")
+        self.assertEqual(first_bytes[0][:1], b"\x16", "not a TLS handshake record: %r" % first_bytes[0])
+        self.assertEqual(first_bytes[0][1:2], b"\x03")
 
     # --- confluent-kafka-python (librdkafka 2.0.2), configuration only ----------------------
 

@@ -277,6 +277,12 @@ TEST_CASE("sigv4: StsClient's Authorization header is the one botocore computes"
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+TEST_CASE("sts: by default a call gives up after 5 s - 2 s to connect") {
+  const mskiam::StsOptions defaults;
+  CHECK(defaults.timeout == std::chrono::milliseconds(5000));
+  CHECK(defaults.connect_timeout == std::chrono::milliseconds(2000));
+}
+
 TEST_CASE("sts: AssumeRole is a signed form POST with the session token and every parameter") {
   ScriptedTransport t({Answer::ok(mskiam_test::sts_answer("AssumeRole", "MskRole", "msk-static-session"))});
   auto options = t.options();
