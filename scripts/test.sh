@@ -65,8 +65,8 @@ build_and_test() {  # name compiler build-type min-tests "ctest args" [extra cma
 # The fewest tests each stage must run (skipped ones do not count; scripts/run-ctest.sh): the
 # numbers registered when they were set. Raise them with the tests; lower them only on purpose.
 # The Kafka broker's own tests (tests/kafka) are not counted yet.
-readonly min_tests_clang_release=259 min_tests_rdkafka_2_8=332 min_tests_rdkafka_newest=45
-readonly min_tests_compiled=316
+readonly min_tests_clang_release=260 min_tests_rdkafka_2_8=333 min_tests_rdkafka_newest=45
+readonly min_tests_compiled=317
 
 mkdir -p build
 if [ "${MSKIAM_QUICK:-0}" = 1 ]; then
