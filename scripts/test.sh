@@ -11,12 +11,14 @@
 #   5. a real Apache Kafka broker (tests/kafka): jars from Maven Central, cached
 #   6. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything, the
 #      end-to-end scenarios against the emulator and against Kafka, the official signers' tokens
-#      presented to Kafka; then a sweep of every output the tests left for every secret they issued
-#      and the incident's own stacks (kafkajs, the Java client) beside mskiam's, printed
+#      presented to Kafka, and the incident's own stacks (kafkajs, the Java client) beside mskiam's,
+#      printed
 #   7. g++ Debug against the newest librdkafka of Debian's source packages: the librdkafka-facing
 #      suites (end to end on the emulator and on Kafka, the plugin)
 #   8. g++ Debug against Debian 12's librdkafka 2.0.2, in the compiled mode (MSKIAM_COMPILED=ON:
 #      tests and examples link mskiam::compiled): everything but Kafka and the oracles
+# Each stage that runs CTest fails when it ran fewer tests than it promises (scripts/run-ctest.sh),
+# and then sweeps its build tree for every secret its tests issued (tests/secret_sweep.py).
 # Each stage prints how long it took; before the last one, a list of them all.
 #
 #   MSKIAM_QUICK=1 scripts/test.sh    step 8 only
@@ -52,25 +54,33 @@ print_durations() {
   printf '%s\n' "${durations[@]}"
 }
 
-build_and_test() {  # name compiler build-type "ctest args" [extra cmake args...]
-  local name=$1 cxx=$2 type=$3 ctest_args=$4
-  shift 4
+build_and_test() {  # name compiler build-type min-tests "ctest args" [extra cmake args...]
+  local name=$1 cxx=$2 type=$3 min_tests=$4 ctest_args=$5
+  shift 5
   stage "$name: $cxx $type"
   cmake -S "$root" -B "build/$name" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE="$type" \
     -DMSKIAM_RDKAFKA=ON "$@" >"build/$name.configure.log" 2>&1 || { cat "build/$name.configure.log"; return 1; }
   cmake --build "build/$name" -j "$jobs"
+  rm -rf "build/$name/secret-sweep"  # what the fakes of this run's tests leave for the sweep
   # shellcheck disable=SC2086  # ctest_args is a list of words
-  (cd "build/$name" && ctest --output-on-failure --no-tests=error -j "$jobs" --timeout 600 $ctest_args)
+  bash scripts/run-ctest.sh "build/$name" "$min_tests" -j "$jobs" --timeout 600 $ctest_args
+  /usr/bin/python3 tests/secret_sweep.py "build/$name"
 }
+
+# The fewest tests each stage must run (skipped ones do not count; scripts/run-ctest.sh): the
+# numbers registered when they were set. Raise them with the tests; lower them only on purpose.
+# The Kafka broker's own tests (tests/kafka) are not counted yet.
+readonly min_tests_clang_release=260 min_tests_rdkafka_2_8=333 min_tests_rdkafka_newest=45
+readonly min_tests_compiled=317
 
 mkdir -p build
 if [ "${MSKIAM_QUICK:-0}" = 1 ]; then
-  build_and_test gcc-debug g++ Debug "-LE kafka|oracles" -DMSKIAM_COMPILED=ON
+  build_and_test gcc-debug g++ Debug "$min_tests_compiled" "-LE kafka|oracles" -DMSKIAM_COMPILED=ON
   print_durations
   exit 0
 fi
 
-build_and_test clang-release clang++ Release "-LE e2e|plugin|packaging|kafka"
+build_and_test clang-release clang++ Release "$min_tests_clang_release" "-LE e2e|plugin|packaging|kafka"
 
 stage "Catch2 v3: the unit tests against Debian 13's catch2 3.x, built into a private prefix"
 bash scripts/test-catch2-v3.sh
@@ -94,7 +104,7 @@ stage "a real Apache Kafka broker: Java, jars from Maven Central (cached), the v
 stage "librdkafka 2.8.0 from Debian 13's source package"
 rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
 MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
-  build_and_test gcc-debug-rdkafka-2.8 g++ Debug "-E ^oracles\.differential$" \
+  build_and_test gcc-debug-rdkafka-2.8 g++ Debug "$min_tests_rdkafka_2_8" "-E ^oracles\.differential$" \
   -DCMAKE_BUILD_RPATH="$rdkafka_prefix/lib" -DCMAKE_PREFIX_PATH="$rdkafka_prefix"
 
 stage "the incident's own stacks beside mskiam, against the real Kafka broker (figures, never asserted)"
@@ -107,16 +117,11 @@ stage "librdkafka $newest_rdkafka from Debian's $newest_rdkafka_suite source pac
 newest_prefix=$(MSKIAM_RDKAFKA_VERSION=$newest_rdkafka MSKIAM_DEBIAN_SUITE=$newest_rdkafka_suite \
   bash scripts/build-librdkafka.sh | tail -1)
 MSKIAM_EXPECT_RDKAFKA_VERSION=$newest_rdkafka PKG_CONFIG_PATH="$newest_prefix/lib/pkgconfig" \
-  build_and_test gcc-debug-rdkafka-newest g++ Debug "-R ^e2e\.|^plugin\.|^kafka\.|rdkafka" \
+  build_and_test gcc-debug-rdkafka-newest g++ Debug "$min_tests_rdkafka_newest" \
+  "-R ^e2e\.|^plugin\.|^kafka\.|rdkafka" \
   -DCMAKE_BUILD_RPATH="$newest_prefix/lib" -DCMAKE_PREFIX_PATH="$newest_prefix"
-
-stage "secret sweep: no secret issued during the tests appears in any output they left"
-for dir in build/gcc-debug-rdkafka-2.8 build/gcc-debug-rdkafka-newest; do
-  /usr/bin/python3 tests/secret_sweep.py "$dir" \
-    "pLuGiNsEcReT/doNotPrint+0123456789abcdefgh" "e2e-static-secret-not-real" "check-base-secret-value"
-done
 
 # Last, so that CI reads this run's summary: everything with g++ and Debian's librdkafka 2.0.2,
 # and the compiled mode. The real broker ran with 2.8.0 and the newest librdkafka above.
 print_durations
-build_and_test gcc-debug g++ Debug "-LE kafka|oracles" -DMSKIAM_COMPILED=ON
+build_and_test gcc-debug g++ Debug "$min_tests_compiled" "-LE kafka|oracles" -DMSKIAM_COMPILED=ON

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Recomputes the signature of every token the C++ generator prints, with botocore's SigV4 query
 signer, and checks the lifetime rules independently. Prints counts and failing case numbers,
-never a secret. Usage: verify_tokens.py GENERATOR COUNT"""
+never a secret. Usage: verify_tokens.py GENERATOR COUNT [SEED] (default: a new seed, printed)"""
 import base64
 import datetime
 import json
+import secrets
 import subprocess
 import sys
 import urllib.parse
@@ -84,17 +85,24 @@ def verify(case):
     signer = botocore.auth.SigV4QueryAuth(creds, "kafka-cluster", case["region"], expires=lifetime)
     with frozen_botocore_clock(when):
         signer.add_auth(request)
-    theirs = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query))
-    if theirs.get("X-Amz-Signature") != params.get("X-Amz-Signature"):
-        problems.append("signature differs from botocore's")
-    if theirs.get("X-Amz-Date") != params.get("X-Amz-Date"):
-        problems.append("X-Amz-Date differs from botocore's")
+    # Every parameter of botocore's URL (Action, Algorithm, Credential, Date, Expires,
+    # SignedHeaders, Security-Token, Signature) must be ours, and ours have nothing else but the
+    # unsigned User-Agent.
+    theirs = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query, keep_blank_values=True))
+    ours = {k: v for k, v in params.items() if k != "User-Agent"}
+    for name in sorted(set(theirs) | set(ours)):
+        if theirs.get(name) != ours.get(name):
+            problems.append("%s differs from botocore's" % name)
     return problems
 
 
 def main():
     generator, count = sys.argv[1], int(sys.argv[2])
-    output = subprocess.run([generator, str(count)], check=True, capture_output=True, text=True).stdout
+    # A new seed each run, printed so that a failure can be replayed with it.
+    seed = int(sys.argv[3]) if len(sys.argv) > 3 else secrets.randbits(63)
+    print("seed %d (replay: verify_tokens.py GENERATOR %d %d)" % (seed, count, seed))
+    output = subprocess.run([generator, str(count), str(seed)], check=True, capture_output=True,
+                            text=True).stdout
     cases = [json.loads(line) for line in output.splitlines() if line.strip()]
     failed = 0
     for number, case in enumerate(cases):

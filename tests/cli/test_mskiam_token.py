@@ -71,7 +71,30 @@ class CheckTest(unittest.TestCase):
         for s in self.servers:
             s.shutdown()
             s.server_close()
+        self.keep_for_secret_sweep()
         self.dir.cleanup()
+
+    def keep_for_secret_sweep(self):
+        """The registry (every secret and session token issued), the emulator's events and every
+        output of the tool go to MSKIAM_SECRET_SWEEP_DIR, for tests/secret_sweep.py."""
+        sweep = os.environ.get("MSKIAM_SECRET_SWEEP_DIR")
+        if not sweep:
+            return
+        os.makedirs(sweep, exist_ok=True)
+        stem = os.path.join(sweep, "cli-%d-%s" % (os.getpid(), self._testMethodName))
+        for name, dest in (("registry.json", os.path.join(sweep, "registry-" + os.path.basename(stem) + ".json")),
+                           ("events.jsonl", stem + ".events.jsonl"), ("outputs.log", stem + ".outputs.log")):
+            if os.path.exists(os.path.join(self.dir.name, name)):
+                shutil.copyfile(os.path.join(self.dir.name, name), dest)
+
+    def issued_secrets(self):
+        """Every secret access key and session token the fakes issued so far."""
+        try:
+            with open(self.registry) as f:
+                entries = json.load(f).values()
+        except (OSError, ValueError):
+            return []
+        return [e[k] for e in entries for k in ("secret_access_key", "session_token") if e.get(k)]
 
     def run_tool(self, *args, env=None, expect=None):
         base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.dir.name,
@@ -81,7 +104,9 @@ class CheckTest(unittest.TestCase):
                               text=True, timeout=60)
         output = done.stdout + done.stderr
         self.stdout = done.stdout
-        for secret in (BASE_SECRET, "web-identity-token-value"):
+        with open(os.path.join(self.dir.name, "outputs.log"), "a") as f:
+            f.write(output)
+        for secret in [BASE_SECRET, "web-identity-token-value"] + self.issued_secrets():
             self.assertNotIn(secret, output)
         if expect is not None:
             self.assertEqual(done.returncode, expect, output)

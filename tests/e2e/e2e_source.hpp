@@ -112,7 +112,8 @@ class SimulatedSts {
     const auto end = text.rfind('}');
     const std::string entry = "\"" + c.access_key_id + "\": {\"secret_access_key\": \"" +
                               c.secret_access_key.reveal() + "\", \"principal\": \"" +
-                              c.principal + "\", \"expiration_ms\": " +
+                              c.principal + "\", \"session_token\": \"" +
+                              c.session_token.reveal() + "\", \"expiration_ms\": " +
                               std::to_string(expiration_ms) + "}";
     if (end == std::string::npos || text.find('"') == std::string::npos)
       text = "{" + entry + "}\n";

@@ -255,8 +255,10 @@ class EventLog:
 
 
 # --------------------------------------------------------------------------------------------------
-# Credential registry: {"<access_key_id>": {"secret_access_key", "principal", "expiration_ms"}}, written
-# atomically by others. Re-read when the file changes or an unknown access key arrives.
+# Credential registry: {"<access_key_id>": {"secret_access_key", "principal", "expiration_ms"
+# [, "session_token"]}}, written atomically by others. An entry with a "session_token" is temporary
+# credentials, accepted only with that token; one without is a long-term key. Re-read when the file
+# changes or an unknown access key arrives.
 
 
 class Registry:
@@ -386,6 +388,7 @@ class TokenVerifier:
         if entry is None or not isinstance(entry.get("secret_access_key"), str):
             raise AuthError("unknown access key id %s" % access_key_id, access_key_id)
         self._check_signature(params, entry, scope_region, scope_service, access_key_id)
+        self._check_session_token(params.get("X-Amz-Security-Token"), entry, access_key_id)
 
         now = self.clock()
         if abs(signed_at_s - now) > self.max_skew_s:
@@ -442,6 +445,25 @@ class TokenVerifier:
         expected = signer.signature(signer.string_to_sign(request, canonical), request)
         if not hmac.compare_digest(expected, params["X-Amz-Signature"]):
             raise AuthError("signature mismatch for access key id %s" % access_key_id, access_key_id)
+
+
+    @staticmethod
+    def _check_session_token(sent, entry, access_key_id):
+        """As MSK (through STS) does: temporary credentials (a registry entry with a "session_token")
+        are accepted only with the session token they were issued with; a long-term key (an entry
+        without one) only without a session token. The message never holds a token."""
+        issued = entry.get("session_token")
+        if issued is None:
+            if sent is not None:
+                raise AuthError("access key id %s is a long-term key, but the token carries a session "
+                                "token" % access_key_id, access_key_id)
+            return
+        if sent is None:
+            raise AuthError("access key id %s is temporary, but the token carries no session token"
+                            % access_key_id, access_key_id)
+        if not isinstance(issued, str) or not hmac.compare_digest(sent.encode(), issued.encode()):
+            raise AuthError("the session token does not match the one issued with access key id %s"
+                            % access_key_id, access_key_id)
 
 
 def urllib_unquote(s):

@@ -9,7 +9,8 @@ One threaded HTTP/1.1 server on 127.0.0.1 serves:
   * POST /_control (faults, configuration), GET /_control (current state), GET /_log (request log).
 
 Every credential it issues is merged into a registry JSON file shared with the MSK broker emulator:
-  {"<access_key_id>": {"secret_access_key": "...", "principal": "<ARN>", "expiration_ms": <int|null>}}
+  {"<access_key_id>": {"secret_access_key": "...", "principal": "<ARN>", "expiration_ms": <int|null>,
+                       "session_token": "..." (temporary credentials only: valid only with it)}}
 The request log never holds a secret, session token, web identity token or Authorization value; it only
 says whether they matched. See README.md next to this file.
 
@@ -165,8 +166,10 @@ class Registry:
         self.path = os.path.abspath(path)
         self._lock = threading.Lock()
 
-    def add(self, access_key_id, secret, principal, expiration_ms):
+    def add(self, access_key_id, secret, principal, expiration_ms, session_token=None):
         entry = {"secret_access_key": secret, "principal": principal, "expiration_ms": expiration_ms}
+        if session_token is not None:  # temporary credentials: valid only with this token
+            entry["session_token"] = session_token
         with self._lock, open(self.path + ".lock", "a") as lockf:
             fcntl.flock(lockf, fcntl.LOCK_EX)
             data = self.read()
@@ -293,7 +296,7 @@ def _verify_scoped(akid, date, region, service, signed, sig, method, path, query
     # Session token: must match the one issued with these credentials, if any.
     token = headers.get("X-Amz-Security-Token")
     want = rec.get("session_token")
-    if not rec.get("session_token_unknown") and (want is not None or token is not None):
+    if want is not None or token is not None:
         if token is None or want is None or not secrets.compare_digest(token, want):
             raise SigError("InvalidClientTokenId", "The security token included in the request is invalid.",
                            verdict="bad_session_token")
@@ -443,7 +446,7 @@ class State:
                "principal": principal, "expiration_ms": b.get("expiration_ms")}
         with self.lock:
             self.creds[akid] = rec
-        self.registry.add(akid, secret, principal, rec["expiration_ms"])
+        self.registry.add(akid, secret, principal, rec["expiration_ms"], rec["session_token"])
 
     def lookup(self, akid):
         with self.lock:
@@ -452,7 +455,7 @@ class State:
             return dict(rec)
         entry = self.registry.read().get(akid)   # credentials registered by another process
         if isinstance(entry, dict) and "secret_access_key" in entry:
-            return {"secret_access_key": entry["secret_access_key"], "session_token_unknown": True,
+            return {"secret_access_key": entry["secret_access_key"], "session_token": entry.get("session_token"),
                     "principal": entry.get("principal", ""), "expiration_ms": entry.get("expiration_ms")}
         return None
 
@@ -466,7 +469,8 @@ class State:
             self.creds[rec["access_key_id"]] = {k: rec[k] for k in
                                                ("secret_access_key", "session_token", "principal",
                                                 "expiration_ms")}
-        self.registry.add(rec["access_key_id"], rec["secret_access_key"], principal, rec["expiration_ms"])
+        self.registry.add(rec["access_key_id"], rec["secret_access_key"], principal, rec["expiration_ms"],
+                          rec["session_token"])
         return rec
 
     def record(self, entry):

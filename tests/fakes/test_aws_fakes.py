@@ -301,9 +301,31 @@ class StsTest(FakeCase):
         other.add("AKIDOTHERPROCESS", "othersecret", "arn:aws:iam::123456789012:user/other", None)
         self.assertEqual(self.sts("AKIDOTHERPROCESS", "othersecret").get_caller_identity()["Arn"],
                          "arn:aws:iam::123456789012:user/other")
-        # Its session token is not known here: any is accepted.
-        self.assertEqual(self.sts("AKIDOTHERPROCESS", "othersecret", "some-token").get_caller_identity()["Arn"],
-                         "arn:aws:iam::123456789012:user/other")
+        # A long-term key with a session token is refused, as STS refuses it.
+        with self.assertRaises(ClientError) as e:
+            self.sts("AKIDOTHERPROCESS", "othersecret", "some-token").get_caller_identity()
+        self.assertEqual(e.exception.response["Error"]["Code"], "InvalidClientTokenId")
+
+    def test_temporary_credentials_of_another_process_need_their_session_token(self):
+        other = aws_fakes.Registry(self.reg)
+        other.add("ASIAOTHERPROCESS", "othersecret", "arn:aws:iam::123456789012:user/other", None,
+                  "the-issued-session-token")
+        self.assertEqual(self.sts("ASIAOTHERPROCESS", "othersecret", "the-issued-session-token")
+                         .get_caller_identity()["Arn"], "arn:aws:iam::123456789012:user/other")
+        for refused in (None, "a-stale-session-token"):
+            with self.subTest(session_token=refused), self.assertRaises(ClientError) as e:
+                self.sts("ASIAOTHERPROCESS", "othersecret", refused).get_caller_identity()
+            self.assertEqual(e.exception.response["Error"]["Code"], "InvalidClientTokenId")
+
+    def test_issued_credentials_need_their_own_session_token(self):
+        first, second = self.assume()["Credentials"], self.assume()["Credentials"]
+        for refused in (None, second["SessionToken"]):  # none, or one issued with other credentials
+            with self.subTest(session_token="none" if refused is None else "another's"), \
+                    self.assertRaises(ClientError) as e:
+                self.sts(first["AccessKeyId"], first["SecretAccessKey"], refused).get_caller_identity()
+            self.assertEqual(e.exception.response["Error"]["Code"], "InvalidClientTokenId")
+        with open(self.reg) as f:  # the registry records it for the emulator and the secret sweep
+            self.assertEqual(json.load(f)[first["AccessKeyId"]]["session_token"], first["SessionToken"])
 
 
 class RegistryTest(FakeCase):

@@ -17,9 +17,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -33,6 +35,8 @@ PLUGIN = os.environ.get("MSKIAM_PLUGIN", "")
 CLIENT = os.environ.get("MSKIAM_PLUGIN_CLIENT", "")
 CLIENT_LSAN = os.environ.get("MSKIAM_PLUGIN_CLIENT_LSAN", "")
 PYTHON = sys.executable or "/usr/bin/python3"
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests"))
+import secret_sweep  # noqa: E402  (the forms a leaked secret takes)
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
 
 REGION = "us-east-1"
@@ -76,7 +80,7 @@ class PluginTest(unittest.TestCase):
         self.registry = os.path.join(self.tmp, "registry.json")
         self.events = os.path.join(self.tmp, "events.jsonl")
         self.write_registry({ACCESS_KEY: {"secret_access_key": SECRET, "principal": USER_ARN,
-                                          "expiration_ms": None}})
+                                          "session_token": SESSION_TOKEN, "expiration_ms": None}})
         port_file = os.path.join(self.tmp, "msk.port")
         common = ["--port-file", port_file, "--registry", self.registry, "--events", self.events,
                   "--region", REGION]
@@ -102,6 +106,7 @@ class PluginTest(unittest.TestCase):
                     p.wait()
         if hasattr(self, "tmp"):
             try:
+                self.keep_for_secret_sweep()
                 self.assert_no_secret_anywhere()
             finally:
                 if os.environ.get("MSKIAM_KEEP_TMP") != "1":
@@ -165,7 +170,17 @@ class PluginTest(unittest.TestCase):
         binary = binary or CLIENT
         if not binary or not os.path.exists(binary):
             self.skipTest("MSKIAM_PLUGIN_CLIENT does not name the C client")
-        return self.run_cmd([binary] + args + self.as_x(conf), env=env, **kw)
+        p = self.run_cmd([binary] + args + self.as_x(conf), env=env, **kw)
+        self.assert_expected_librdkafka(p.stderr)
+        return p
+
+    def assert_expected_librdkafka(self, stderr):
+        """A C client that loaded another librdkafka than the build promises (an rpath lost, an old
+        library first on the path) would test that library instead: fail rather than pass on it."""
+        expected = os.environ.get("MSKIAM_EXPECT_RDKAFKA_VERSION")
+        loaded = re.search(r"^librdkafka (\S+)$", stderr, re.MULTILINE)
+        if expected and loaded:
+            self.assertEqual(loaded.group(1), expected, "the C client loaded another librdkafka")
 
     def python_clients(self, script, conf, **kw):
         code = "import json, sys, time\nimport confluent_kafka as ck\nconf = json.loads(sys.argv[1])\n" + script
@@ -187,10 +202,27 @@ class PluginTest(unittest.TestCase):
         for path in glob.glob(os.path.join(self.tmp, "*.log")) + glob.glob(os.path.join(self.tmp, "*.jsonl")):
             with open(path, errors="replace") as f:
                 texts.append((path, f.read()))
+        searched = [secret_sweep.forms_of(secret) for secret in self.secrets if secret]
         for name, text in texts:
-            for secret in self.secrets:
-                if secret and secret in (text or ""):
-                    raise AssertionError("a secret appears in %s" % name)
+            found, forms = secret_sweep.leaks_in(text or "", searched)
+            if found:
+                raise AssertionError("a secret appears in %s (%s)" % (name, ", ".join(forms)))
+
+    def keep_for_secret_sweep(self):
+        """The registry (every secret issued) and the logs go to MSKIAM_SECRET_SWEEP_DIR, for
+        tests/secret_sweep.py after the run."""
+        sweep = os.environ.get("MSKIAM_SECRET_SWEEP_DIR")
+        if not sweep:
+            return
+        os.makedirs(sweep, exist_ok=True)
+        stem = "plugin-%d-%s" % (os.getpid(), self._testMethodName)
+        if os.path.exists(getattr(self, "registry", "")):
+            shutil.copyfile(self.registry, os.path.join(sweep, "registry-%s.json" % stem))
+        for path in glob.glob(os.path.join(self.tmp, "*.log")) + glob.glob(os.path.join(self.tmp, "*.jsonl")):
+            shutil.copyfile(path, os.path.join(sweep, "%s.%s.log" % (stem, os.path.basename(path))))
+        with open(os.path.join(sweep, stem + ".outputs.log"), "w") as f:
+            for command, out, err in self.outputs:
+                f.write("$ %s\n%s%s" % (command, out or "", err or ""))
 
     def assert_ok(self, p, what):
         self.assertEqual(p.returncode, 0, "%s failed (%d):\nstdout:\n%s\nstderr:\n%s"
@@ -242,12 +274,38 @@ class PluginTest(unittest.TestCase):
         # Without security.protocol the plugin selects SASL_SSL (MSK IAM's listener); the
         # emulator speaks plaintext here, so the client must fail at the TLS handshake rather
         # than connect without authentication.
+        # What reaches the broker's port is observed directly: a listener that records the first
+        # bytes of each connection must see a TLS record header (handshake, type 0x16, version 3.x).
         conf = self.conf()
         del conf["security.protocol"]
         p = self.kcat(["-L", "-m", "3"], conf, timeout=30)
         self.assertNotEqual(p.returncode, 0)
         self.assertEqual(self.emulator_events("authenticated"), [])
         self.assertNotIn("sasl_plaintext://", p.stdout + p.stderr)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(20)
+        self.addCleanup(listener.close)
+        conf["bootstrap.servers"] = "127.0.0.1:%d" % listener.getsockname()[1]
+        first_bytes = []
+
+        def record_first_connection():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(10)
+                    first_bytes.append(conn.recv(5))
+            except OSError:
+                pass
+
+        recorder = threading.Thread(target=record_first_connection, daemon=True)
+        recorder.start()
+        self.kcat(["-L", "-m", "3"], conf, timeout=30)
+        recorder.join(25)
+        self.assertTrue(first_bytes, "kcat never connected")
+        self.assertEqual(first_bytes[0][:1], b"\x16", "not a TLS handshake record: %r" % first_bytes[0])
+        self.assertEqual(first_bytes[0][1:2], b"\x03")
 
     # --- confluent-kafka-python (librdkafka 2.0.2), configuration only ----------------------
 
@@ -462,7 +520,8 @@ print(json.dumps(out))
 
     def issued_secrets(self):
         with open(self.registry) as f:
-            return [v["secret_access_key"] for v in json.load(f).values()]
+            return [v[k] for v in json.load(f).values()
+                    for k in ("secret_access_key", "session_token") if v.get(k)]
 
     def rotation(self, produce):
         endpoint = self.start_fakes(lifetime_s=20)
@@ -524,5 +583,24 @@ print(json.dumps({"left": p.flush(30), "seconds": time.time() - start}))
         print("confluent-kafka: %d access keys, one principal, 140 messages" % len(keys))
 
 
+def main():
+    """unittest's main; exit status 77 (CTest's SKIP_RETURN_CODE) when every test skipped. Where the
+    build must run everything (MSKIAM_EXPECT_RDKAFKA_VERSION is set: CI's 2.8.0 and newer builds), a
+    skipped test fails instead."""
+    program = unittest.main(exit=False)
+    result = program.result
+    if not result.wasSuccessful():
+        return 1
+    expected = os.environ.get("MSKIAM_EXPECT_RDKAFKA_VERSION")
+    if result.skipped and expected:
+        print("FAIL: %d test(s) skipped in a build that must run them all (librdkafka %s): %s" % (
+            len(result.skipped), expected,
+            "; ".join("%s (%s)" % (t.id(), why) for t, why in result.skipped)), file=sys.stderr)
+        return 1
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        return 77
+    return 0
+
+
 if __name__ == "__main__":
-    unittest.main()
+    sys.exit(main())

@@ -10,8 +10,10 @@
 // MSKIAM_SOURCE_DIR (the project root; the CMake build defines it) locates the script;
 // MSKIAM_PYTHON (default /usr/bin/python3) runs it. The fake stops by itself if the test process dies.
 // The directory (and the registry in it, unless options.registry_path names another file) is deleted
-// by the destructor: destroy an emulator that reads the registry first, or give it its own file. The environment variable MSKIAM_KEEP_TEST_DIRS=1
-// keeps the temporary directory (log, registry, stderr) for inspection.
+// by the destructor: destroy an emulator that reads the registry first, or give it its own file. The
+// environment variable MSKIAM_KEEP_TEST_DIRS=1 keeps the temporary directory (log, registry, stderr)
+// for inspection. MSKIAM_SECRET_SWEEP_DIR (set by CTest) receives a copy of the registry, the request
+// log and stderr first, so that tests/secret_sweep.py searches them for every secret issued.
 #pragma once
 
 #include "child_process.hpp"
@@ -229,6 +231,7 @@ class AwsFakes {
 
   ~AwsFakes() {
     child_.stop();
+    keep_for_secret_sweep_();
     remove_dir_();
   }
 
@@ -275,6 +278,23 @@ class AwsFakes {
     if (const char* env = std::getenv("MSKIAM_SOURCE_DIR"); dir.empty() && env != nullptr) dir = env;
     if (dir.empty()) throw std::runtime_error("AwsFakes: define MSKIAM_SOURCE_DIR (the project root)");
     return dir;
+  }
+
+  // Copies to $MSKIAM_SECRET_SWEEP_DIR: registry-<pid>-<n>.json, fakes-<pid>-<n>.{requests,stderr}.log.
+  void keep_for_secret_sweep_() const noexcept {
+    const char* sweep = std::getenv("MSKIAM_SECRET_SWEEP_DIR");
+    if (sweep == nullptr || *sweep == '\0' || dir_.empty()) return;
+    static int kept = 0;
+    const std::string to = std::string(sweep) + "/";
+    const std::string id = std::to_string(::getpid()) + "-" + std::to_string(++kept);
+    std::error_code ec;
+    std::filesystem::create_directories(to, ec);
+    const auto copy = [&ec](const std::string& from, const std::string& dest) {
+      std::filesystem::copy_file(from, dest, std::filesystem::copy_options::overwrite_existing, ec);
+    };
+    copy(registry_, to + "registry-" + id + ".json");
+    copy(log_, to + "fakes-" + id + ".requests.log");
+    copy(dir_ + "/stderr.log", to + "fakes-" + id + ".stderr.log");
   }
 
   void remove_dir_() noexcept {

@@ -15,6 +15,7 @@
 #include "support/aws_fakes.hpp"
 #include "support/error_of.hpp"
 #include "support/profile_fixtures.hpp"
+#include "support/unprivileged.hpp"
 
 using mskiam::ErrorKind;
 using mskiam::SessionName;
@@ -370,14 +371,12 @@ TEST_CASE("profile: malformed and unreadable files name the file and line - neve
   CHECK_THAT(e.what(), mskiam_test::contains_substring(f.config + ":3: "));
   CHECK_FALSE(contains(e.what(), "wJalrXUtnFEMI"));
 
-  if (::geteuid() != 0) {
-    f.dir.write("credentials", "[a]\n", 0000);
-    f.dir.write("config", "[profile a]\nregion = x\n");
-    auto locked = profile("a");
-    e = fetch_error(locked);
-    CHECK(e.kind() == ErrorKind::io);
-    CHECK_THAT(e.what(), mskiam_test::contains_substring(f.credentials + ": cannot open"));
-  }
+  f.dir.write("credentials", "[a]\n", 0000);
+  f.dir.write("config", "[profile a]\nregion = x\n", 0644);
+  mskiam_test::let_unprivileged_enter(f.dir.path());  // root reads anything: ask as nobody
+  const std::string refused = mskiam_test::unprivileged_error_of([&] { profile("a").fetch(); });
+  CHECK_THAT(refused, Catch::Matchers::StartsWith("io: "));
+  CHECK_THAT(refused, mskiam_test::contains_substring(f.credentials + ": cannot open"));
 }
 
 TEST_CASE("profile: the source is built once - later file edits do not change it") {

@@ -1,11 +1,13 @@
 // TokenProvider: caching, refresh ahead of expiry, keeping valid credentials when a refresh
 // fails, principal-change policies, events, and one fetch for many threads. Time is a FakeClock.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -192,6 +194,61 @@ TEST_CASE("provider: a failed refresh keeps still-valid credentials and retries 
         CHECK_THAT(e.message, mskiam_test::contains_substring("scripted: http_status: STS answered 500"));
       }
   }
+}
+
+namespace {
+// The retry delay the provider announced with its last refresh_failed event.
+std::chrono::system_clock::duration last_retry_delay(Fixture& f) {
+  std::lock_guard<std::mutex> lock(f.events_mutex);
+  for (auto e = f.events.rbegin(); e != f.events.rend(); ++e)
+    if (e->type == mskiam::EventType::refresh_failed && e->retry_at) return *e->retry_at - e->at;
+  throw std::runtime_error("no refresh_failed event with a retry time");
+}
+}  // namespace
+
+TEST_CASE("provider: refresh retries back off exponentially - jittered - up to the cap") {
+  // One-hour credentials: the first retry after [15 s, 30 s] (1/120 of the lifetime, jittered
+  // down to half), each next one twice as late, capped at 5 min (1/12 of the lifetime).
+  Fixture f;
+  auto p = f.make();
+  p->token();
+  f.clock.advance(41min);  // refresh due, 19 min of validity left
+  f.source.script().fail = true;
+  std::chrono::system_clock::duration base = 30s;
+  for (int failure = 1; failure <= 6; ++failure) {
+    p->token();
+    REQUIRE(f.count(mskiam::EventType::refresh_failed) == failure);
+    const auto delay = last_retry_delay(f);
+    INFO("failure " << failure << ": retry after "
+                    << std::chrono::duration_cast<std::chrono::milliseconds>(delay).count() << " ms");
+    CHECK(delay >= base / 2);
+    CHECK(delay <= base);
+    base = std::min<std::chrono::system_clock::duration>(base * 2, 5min);
+    f.clock.advance(delay);  // exactly at the announced time: the next attempt happens
+  }
+  CHECK(f.fetches() == 7);
+}
+
+TEST_CASE("provider: providers that fail together do not retry together") {
+  constexpr int providers = 16;
+  std::vector<std::unique_ptr<Fixture>> fixtures;
+  std::vector<std::unique_ptr<Provider>> alive;  // distinct providers at once, as in a fleet
+  std::vector<std::chrono::system_clock::duration> delays;
+  for (int i = 0; i < providers; ++i) {
+    fixtures.push_back(std::make_unique<Fixture>());
+    Fixture& f = *fixtures.back();
+    alive.push_back(f.make());
+    alive.back()->token();
+    f.clock.advance(41min);
+    f.source.script().fail = true;
+    alive.back()->token();
+    delays.push_back(last_retry_delay(f));
+  }
+  std::sort(delays.begin(), delays.end());
+  const auto distinct = std::unique(delays.begin(), delays.end()) - delays.begin();
+  CHECK(distinct >= providers - 2);  // the same instant twice is chance; all alike is no jitter
+  CHECK(delays.front() >= 15s);
+  CHECK(delays.back() <= 30s);
 }
 
 TEST_CASE("provider: credentials that expire while the source is down end in a clear error") {

@@ -171,13 +171,14 @@ TEST_CASE("signing key cache derives once per day - region - service and credent
         "471356ee8f16ac6dc307e2f0f52d257d070480b62db48fd73f75291157492fd4");
   cache.get(c, "20231114", "us-east-1", "kafka-cluster");
   CHECK(cache.derivations() == 1);
-  cache.get(c, "20231115", "us-east-1", "kafka-cluster");
+  const auto old_key = cache.get(c, "20231115", "us-east-1", "kafka-cluster");
   CHECK(cache.derivations() == 2);
   c.secret_access_key = "another-secret";  // same key id, new secret: never reuse the old key
   const auto k2 = cache.get(c, "20231115", "us-east-1", "kafka-cluster");
   CHECK(cache.derivations() == 3);
-  CHECK(mskiam::detail::hex(k2) !=
-        mskiam::detail::hex(mskiam::sigv4::derive_signing_key(mskiam::Secret("x"), "20231115",
+  CHECK(mskiam::detail::hex(k2) != mskiam::detail::hex(old_key));
+  CHECK(mskiam::detail::hex(k2) ==
+        mskiam::detail::hex(mskiam::sigv4::derive_signing_key(mskiam::Secret("another-secret"), "20231115",
                                                                 "us-east-1", "kafka-cluster")));
   cache.reset();
   cache.get(c, "20231115", "us-east-1", "kafka-cluster");
@@ -194,9 +195,11 @@ TEST_CASE("the signing key cache's prepared key signs as the raw key and is wipe
   CHECK(cache.derivations() == 1);
   CHECK(mskiam::sigv4::signature(prepared, "string to sign") ==
         mskiam::sigv4::signature(raw, "string to sign"));
+  const std::string old_signature = mskiam::sigv4::signature(raw, "x");
   c.secret_access_key = "another-secret";
   const auto& again = cache.prepared(c, "20231114", "us-east-1", "kafka-cluster");
   CHECK(cache.derivations() == 2);
+  CHECK(mskiam::sigv4::signature(again, "x") != old_signature);  // the old secret's key is not reused
   CHECK(mskiam::sigv4::signature(again, "x") ==
         mskiam::sigv4::signature(cache.get(c, "20231114", "us-east-1", "kafka-cluster"), "x"));
   cache.reset();

@@ -4,6 +4,7 @@
 // before any call, and the loopback STS fake (botocore verifies signatures on its side).
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -275,6 +276,12 @@ TEST_CASE("sigv4: StsClient's Authorization header is the one botocore computes"
 
 // ---------------------------------------------------------------------------------------------
 // Requests
+
+TEST_CASE("sts: by default a call gives up after 5 s - 2 s to connect") {
+  const mskiam::StsOptions defaults;
+  CHECK(defaults.timeout == std::chrono::milliseconds(5000));
+  CHECK(defaults.connect_timeout == std::chrono::milliseconds(2000));
+}
 
 TEST_CASE("sts: AssumeRole is a signed form POST with the session token and every parameter") {
   ScriptedTransport t({Answer::ok(mskiam_test::sts_answer("AssumeRole", "MskRole", "msk-static-session"))});
@@ -664,6 +671,18 @@ struct FakeSts {
       if (contains(line, "\"endpoint\": \"sts\"")) out.push_back(line);
     return out;
   }
+
+  // The STS requests logged, once `expected` are or after 5 s: the fake logs a delayed request
+  // when it answers, after the client has given up on it.
+  std::size_t sts_requests_logged(std::size_t expected) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::size_t n = sts_log().size();
+    while (n < expected && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      n = sts_log().size();
+    }
+    return n;
+  }
 };
 
 }  // namespace
@@ -748,12 +767,20 @@ TEST_CASE("sts fake: timeouts are honoured and retried - oversized and broken an
   CHECK(e.kind() == ErrorKind::timeout);
   CHECK(e.source() == "sts");
   CHECK(elapsed < std::chrono::milliseconds(1400));  // two attempts of 300 ms, not 1.5 s each
+  CHECK(fake.sts_requests_logged(2) == 2);
 
   fake.fakes.control(R"({"clear_faults": true, "faults": {"endpoint": "sts", "type": "delay", "ms": 1500}})");
   CHECK_FALSE(sts.assume_role(FakeSts::base(), assume_request()).access_key_id.empty());  // second attempt answers
+  CHECK(fake.sts_requests_logged(4) == 4);
 
-  fake.fakes.control(R"({"clear_faults": true, "faults": {"endpoint": "sts", "type": "huge", "bytes": 200000, "times": 2}})");
-  CHECK(error_of([&] { sts.assume_role(FakeSts::base(), assume_request()); }).kind() == ErrorKind::bad_document);
+  // The 64 KiB cap itself: a valid answer padded past it is refused, one padded to just under it
+  // is read (the fake pads inside the document, which stays valid).
+  fake.fakes.control(R"({"clear_faults": true, "faults": {"endpoint": "sts", "type": "huge", "bytes": 65536, "times": 2}})");
+  const auto oversized = error_of([&] { sts.assume_role(FakeSts::base(), assume_request()); });
+  CHECK(oversized.kind() == ErrorKind::bad_document);
+  CHECK_THAT(oversized.what(), mskiam_test::contains_substring("larger than 65536 bytes"));
+  fake.fakes.control(R"({"clear_faults": true, "faults": {"endpoint": "sts", "type": "huge", "bytes": 57344}})");
+  CHECK_FALSE(sts.assume_role(FakeSts::base(), assume_request()).access_key_id.empty());
 
   for (const char* type : {"malformed", "truncate"}) {
     INFO(type);
@@ -763,6 +790,8 @@ TEST_CASE("sts fake: timeouts are honoured and retried - oversized and broken an
     CHECK((b.kind() == ErrorKind::bad_document || b.kind() == ErrorKind::transport));
     check_no_secret(b.what());
   }
+  const std::size_t before_reset = fake.sts_log().size();
   fake.fakes.control(R"({"clear_faults": true, "faults": {"endpoint": "sts", "type": "reset", "times": 1}})");
   CHECK_FALSE(sts.assume_role(FakeSts::base(), assume_request()).access_key_id.empty());  // retried after a reset
+  CHECK(fake.sts_requests_logged(before_reset + 2) == before_reset + 2);
 }
