@@ -45,9 +45,9 @@ SESSION_LIFETIME_MS = 4000
 REGISTRY = {
     "AKIDBROKERA": {"secret_access_key": SECRET, "principal": PRINCIPAL_A, "expiration_ms": None},
     "ASIABROKERB": {"secret_access_key": SECRET, "principal": PRINCIPAL_B,
-                    "expiration_ms": int(time.time() * 1000) + 3600 * 1000},
+                    "expiration_ms": int(time.time() * 1000) + 3600 * 1000, "session_token": SESSION_TOKEN},
     "ASIAEXPIRED": {"secret_access_key": SECRET, "principal": PRINCIPAL_A,
-                    "expiration_ms": int(time.time() * 1000) - 1000},
+                    "expiration_ms": int(time.time() * 1000) - 1000, "session_token": SESSION_TOKEN},
 }
 AUTH_WAIT_S = 15  # a refused client must report the failure well before this
 
@@ -182,6 +182,19 @@ class RefusalTest(BrokerCase):
         self.assert_refused(token(key="ASIAEXPIRED", session_token=SESSION_TOKEN),
                             "credentials expired: access key id ASIAEXPIRED expired at ")
 
+    # Temporary credentials only with the session token they were issued with, as STS and MSK do.
+    def test_temporary_credentials_without_their_session_token(self):
+        self.assert_refused(token(key="ASIABROKERB"),
+                            "access key id ASIABROKERB is temporary, but the token carries no session token")
+
+    def test_temporary_credentials_with_a_stale_session_token(self):
+        self.assert_refused(token(key="ASIABROKERB", session_token=SESSION_TOKEN + "-stale"),
+                            "the session token does not match the one issued with access key id ASIABROKERB")
+
+    def test_long_term_key_with_a_session_token(self):
+        self.assert_refused(token(key="AKIDBROKERA", session_token=SESSION_TOKEN),
+                            "access key id AKIDBROKERA is a long-term key, but the token carries a session token")
+
     def test_session_token_is_signed(self):
         good = token(key="ASIABROKERB", session_token=SESSION_TOKEN)
         url = base64.urlsafe_b64decode(good + "=" * (-len(good) % 4)).decode()
@@ -234,7 +247,8 @@ class SessionLifetimeTest(BrokerCase):
 
     def test_capped_by_credentials_expiry_after_a_registry_change(self):
         registry = dict(REGISTRY, ASIASHORTLIVED={"secret_access_key": SECRET, "principal": PRINCIPAL_B,
-                                                  "expiration_ms": int(time.time() * 1000) + 2500})
+                                                  "expiration_ms": int(time.time() * 1000) + 2500,
+                                                  "session_token": SESSION_TOKEN})
         broker.write_atomically(the_broker.registry, json.dumps(registry))
         try:
             error, _, lifetime = raw_authenticate(token(key="ASIASHORTLIVED", session_token=SESSION_TOKEN))

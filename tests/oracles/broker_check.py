@@ -97,11 +97,13 @@ def main():
         for i, (name, _, expires_in, lifetime, session) in enumerate(kinds):
             key = "ASIAORACLE%02d%s" % (i, "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(8)))
             expiration_ms = -1 if expires_in is None else now_ms + int(expires_in * 1000)
-            secret = text(40)
+            secret, session_token = text(40), text(600) if session else ""
             registry[key] = {"secret_access_key": secret, "principal": "arn:aws:iam::123456789012:role/oracle",
                              "expiration_ms": None if expiration_ms < 0 else expiration_ms}
+            if session_token:  # temporary credentials: accepted only with their session token
+                registry[key]["session_token"] = session_token
             cases.append({"id": i, "access_key": key, "secret": secret,
-                          "session_token": text(600) if session else "", "region": region,
+                          "session_token": session_token, "region": region,
                           "now_ms": now_ms, "expiration_ms": expiration_ms, "lifetime": lifetime})
         registry_path = os.path.join(work, "registry-%s.json" % region)
         json.dump(registry, open(registry_path, "w"))

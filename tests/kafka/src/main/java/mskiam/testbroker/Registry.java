@@ -11,12 +11,13 @@ import java.util.Objects;
 
 /**
  * The credential registry the STS fake and the tests write (tmp file + rename):
- * {"<access_key_id>": {"secret_access_key": "...", "principal": "arn:...", "expiration_ms": 1700000000000 | null}}.
+ * {"<access_key_id>": {"secret_access_key": "...", "principal": "arn:...", "expiration_ms": 1700000000000 | null
+ * [, "session_token": "..."]}}. An entry with a session token is temporary credentials, one without a long-term key.
  * Re-read when the file changes (file key, mtime or size) and when a key it does not hold is asked for,
  * because a writer may register credentials just before a client signs with them.
  */
 final class Registry {
-    record Entry(String secretAccessKey, String principal, Long expirationMs) {}
+    record Entry(String secretAccessKey, String principal, Long expirationMs, String sessionToken) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Path path;
@@ -66,9 +67,11 @@ final class Registry {
                 }
                 JsonNode principal = v.get("principal");
                 JsonNode expiration = v.get("expiration_ms");
+                JsonNode sessionToken = v.get("session_token");
                 fresh.put(field.getKey(), new Entry(secret.asText(),
                         principal == null || principal.isNull() ? "" : principal.asText(),
-                        expiration == null || expiration.isNull() ? null : expiration.asLong()));
+                        expiration == null || expiration.isNull() ? null : expiration.asLong(),
+                        sessionToken == null || sessionToken.isNull() ? null : sessionToken.asText()));
             });
         }
         entries = fresh;

@@ -149,6 +149,7 @@ final class TokenVerifier {
                 params.get("X-Amz-Signature").getBytes(StandardCharsets.UTF_8))) {
             throw new Refusal("signature mismatch for access key id " + accessKeyId, accessKeyId);
         }
+        checkSessionToken(params.get("X-Amz-Security-Token"), entry, accessKeyId);
         if (entry.expirationMs() != null && entry.expirationMs() <= nowMs) {
             throw new Refusal("credentials expired: access key id " + accessKeyId + " expired at "
                     + ISO.format(Instant.ofEpochMilli(entry.expirationMs())), accessKeyId);
@@ -156,6 +157,29 @@ final class TokenVerifier {
 
         return new Verified(accessKeyId, entry.principal(), signedAt.toEpochMilli(), tokenExpiry.toEpochMilli(),
                 entry.expirationMs(), params.containsKey("X-Amz-Security-Token"));
+    }
+
+    /**
+     * As MSK (through STS) does: temporary credentials (an entry with a session token) are accepted only
+     * with the session token they were issued with, a long-term key only without one. Never names a token.
+     */
+    private static void checkSessionToken(String sent, Registry.Entry entry, String accessKeyId) throws Refusal {
+        String issued = entry.sessionToken();
+        if (issued == null) {
+            if (sent != null) {
+                throw new Refusal("access key id " + accessKeyId + " is a long-term key, but the token carries a"
+                        + " session token", accessKeyId);
+            }
+            return;
+        }
+        if (sent == null) {
+            throw new Refusal("access key id " + accessKeyId + " is temporary, but the token carries no session"
+                    + " token", accessKeyId);
+        }
+        if (!MessageDigest.isEqual(sent.getBytes(StandardCharsets.UTF_8), issued.getBytes(StandardCharsets.UTF_8))) {
+            throw new Refusal("the session token does not match the one issued with access key id " + accessKeyId,
+                    accessKeyId);
+        }
     }
 
     /** Presigns the same GET with the SDK, at the token's own second and lifetime, and returns its signature. */
