@@ -37,7 +37,8 @@ struct AuthToken {
   std::optional<std::chrono::system_clock::time_point> refresh_at;
 };
 
-// `kafka.<region>.amazonaws.com`, or `.amazonaws.com.cn` for the China regions (`cn-*`).
+// `kafka.<region>.amazonaws.com`, in every partition, China's included: what all the official
+// signers sign (docs/comparison.md). `TokenOptions::host` signs another host.
 std::string msk_host(std::string_view region);
 
 // A region id is lower-case letters, digits and inner hyphens: `us-east-1`, `eu-isoe-west-1`.
@@ -123,7 +124,6 @@ MSKIAM_INLINE void append_param(std::string& query, std::string_view name, std::
 MSKIAM_INLINE std::string msk_host(std::string_view region) {
   std::string host = "kafka.";
   host.append(region).append(".amazonaws.com");
-  if (region.substr(0, 3) == "cn-") host.append(".cn");
   return host;
 }
 

@@ -48,7 +48,7 @@ class frozen_botocore_clock:
 
 
 def expected_host(region):
-    return "kafka.%s.amazonaws.com%s" % (region, ".cn" if region.startswith("cn-") else "")
+    return "kafka.%s.amazonaws.com" % region
 
 
 def verify(case):

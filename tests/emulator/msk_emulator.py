@@ -309,7 +309,7 @@ class AuthError(Exception):
 
 
 def default_host(region):
-    return "kafka.%s.amazonaws.com%s" % (region, ".cn" if region.startswith("cn-") else "")
+    return "kafka.%s.amazonaws.com" % region  # China too, as every signer signs it
 
 
 def parse_client_first_message(auth_bytes):

@@ -158,10 +158,6 @@ def official_host(region):
     return "kafka.%s.amazonaws.com" % region
 
 
-def mskiam_host(region):
-    return official_host(region) + (".cn" if region.startswith("cn-") else "")
-
-
 def expected(signer, case, signed_s, answer):
     """(X-Amz-Expires as a set of numbers, host), or None when the signer refuses."""
     e, now = case["expiration_ms"], case["now_ms"]
@@ -172,8 +168,8 @@ def expected(signer, case, signed_s, answer):
             remaining = (e - signed_s * 1000) // 1000
             if e <= now or remaining < 1:
                 return None
-            return {min(case["lifetime"], remaining)}, mskiam_host(case["region"])
-        return {case["lifetime"]}, mskiam_host(case["region"])
+            return {min(case["lifetime"], remaining)}, official_host(case["region"])
+        return {case["lifetime"]}, official_host(case["region"])
     if signer == "js":
         return {min((e - now) / 1000, 900) if e >= 0 else 900}, official_host(case["region"])
     if signer == "java":  # the expiry instant is read before the signing instant: 900 or 899
@@ -357,11 +353,8 @@ def compare(case, views, capped, findings):
 
 def explain(name, signer, case, capped):
     """The documented reason a signer's parameter differs from the others', or None."""
-    cn = case["region"].startswith("cn-")
     lifetime = name in ("X-Amz-Expires", "(lifetime ms)")
     cap = (case["expiration_ms"] - case["now_ms"]) / 1000 if case["expiration_ms"] >= 0 else None
-    if name == "(host)" and cn:
-        return "host kafka.<cn-region>.amazonaws.com" + (".cn" if signer == "mskiam" else "")
     if name == "(path)" and signer == "java":
         return "URL without the / path"
     if lifetime and signer == "mskiam":

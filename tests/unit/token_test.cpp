@@ -54,7 +54,7 @@ struct Vector {
 
 TEST_CASE("MSK token vectors V1-V5 and V7 give the published signatures and expiry") {
   auto v5 = region("cn-north-1");
-  v5.host = "kafka.cn-north-1.amazonaws.com";  // what the official signers use for China
+  v5.host = "";  // the default host: what the official signers use for China
   auto v7 = creds("ASIAEXAMPLE", example_secret, "tok");
   v7.expiration = at_ms(1700003600000);
   const Vector vectors[] = {
@@ -134,12 +134,15 @@ TEST_CASE("the lifetime option sets X-Amz-Expires - and credentials cap it") {
   CHECK(ms_of(token.expires_at) == 1700000042000);
 }
 
-TEST_CASE("host: amazonaws.com everywhere - amazonaws.com.cn for China regions - and an explicit override") {
+TEST_CASE("host: amazonaws.com everywhere - China too as the official signers - and an explicit override") {
   CHECK(mskiam::msk_host("us-east-1") == "kafka.us-east-1.amazonaws.com");
   CHECK(mskiam::msk_host("us-gov-west-1") == "kafka.us-gov-west-1.amazonaws.com");
-  CHECK(mskiam::msk_host("cn-north-1") == "kafka.cn-north-1.amazonaws.com.cn");
-  CHECK(mskiam::msk_host("cn-northwest-1") == "kafka.cn-northwest-1.amazonaws.com.cn");
+  CHECK(mskiam::msk_host("cn-north-1") == "kafka.cn-north-1.amazonaws.com");
+  CHECK(mskiam::msk_host("cn-northwest-1") == "kafka.cn-northwest-1.amazonaws.com");
   auto options = region("cn-north-1");
+  CHECK(mskiam::decode_token(mskiam::sign_token(creds("AKIDEXAMPLE"), options, at_ms(1700000000000)).value)
+            .host == "kafka.cn-north-1.amazonaws.com");
+  options.host = "kafka.cn-north-1.amazonaws.com.cn";
   CHECK(mskiam::decode_token(mskiam::sign_token(creds("AKIDEXAMPLE"), options, at_ms(1700000000000)).value)
             .host == "kafka.cn-north-1.amazonaws.com.cn");
   options.host = "kafka.vpce.example.internal";

@@ -65,7 +65,7 @@ final class TokenVerifier {
     }
 
     static String defaultHost(String region) {
-        return "kafka." + region + ".amazonaws.com" + (region.startsWith("cn-") ? ".cn" : "");
+        return "kafka." + region + ".amazonaws.com"; // China too, as every official signer signs it
     }
 
     String host() {
