@@ -13,12 +13,14 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "catch.hpp"
 #include "mskiam/provider.hpp"
 #include "support/fake_clock.hpp"
+#include "support/unprivileged.hpp"
 
 namespace {
 
@@ -167,4 +169,33 @@ TEST_CASE("bounded: the provider creates no thread") {
   }
   CHECK(most == before);
   CHECK(thread_count() == before);
+}
+
+TEST_CASE("bounded: the provider starts no thread at any time - not even a short-lived one") {
+  if (!mskiam_test::can_forbid_new_threads()) {
+    WARN("skipped: needs root, and no ThreadSanitizer, to forbid new threads");
+    return;
+  }
+  // The guard itself: a thread that would end at once still cannot start.
+  const std::string planted = mskiam_test::without_new_threads([] {
+    try {
+      std::thread([] {}).join();
+      return std::string("a thread started");
+    } catch (const std::system_error&) {
+      return std::string("refused");
+    }
+  });
+  REQUIRE(planted == "refused");
+  // The provider, from construction through a thousand tokens and their refreshes.
+  const std::string got = mskiam_test::without_new_threads([] {
+    FakeClock clock;
+    RotatingSource source{clock};
+    mskiam::TokenProvider<RotatingSource, FakeClock> provider{source, options(), {}, clock};
+    for (int i = 0; i < 1000; ++i) {
+      provider.token();
+      clock.advance(1s);
+    }
+    return std::string("ok");
+  });
+  CHECK(got == "ok");
 }
