@@ -3,7 +3,10 @@
 // identity token) nor one the untrusted input carried (the value of a SecretAccessKey, Token or
 // aws_secret_access_key field). A breach aborts, which libFuzzer reports as a finding and the
 // replay test as a failure. What is searched for is a secret's whole value, or any 16-byte run
-// of it without a blank (a message that quotes a cut value leaks it too).
+// of it without a blank (a message that quotes a cut value leaks it too). A run the input holds in
+// more than one place is not searched for: the message may cite it from the other place (a
+// profile named like a secret, an STS <Message> that repeats a key), and the input that leaks it
+// from its own field alone is the one to find.
 #pragma once
 
 #include <cstddef>
@@ -44,7 +47,18 @@ FUZZ_UNGUIDED inline bool holds(std::string_view text, std::string_view piece) {
   return false;
 }
 
-FUZZ_UNGUIDED inline bool leaks(std::string_view message, std::string_view secret, Known known) {
+FUZZ_UNGUIDED inline bool held_twice(std::string_view text, std::string_view piece) {
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i + piece.size() <= text.size(); ++i) {
+    std::size_t j = 0;
+    while (j < piece.size() && text[i + j] == piece[j]) ++j;
+    if (j == piece.size() && ++seen == 2) return true;
+  }
+  return false;
+}
+
+FUZZ_UNGUIDED inline bool leaks(std::string_view message, std::string_view secret, Known known,
+                                std::string_view input) {
   constexpr std::size_t min_secret = 8, run = 16;
   if (secret.size() < min_secret) return false;
   const auto counts = [&](std::string_view piece) {
@@ -52,6 +66,7 @@ FUZZ_UNGUIDED inline bool leaks(std::string_view message, std::string_view secre
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return false;
     for (std::string_view k : known)
       if (holds(k, piece)) return false;
+    if (held_twice(input, piece)) return false;
     return holds(message, piece);
   };
   if (secret.size() <= run) return counts(secret);
@@ -60,26 +75,30 @@ FUZZ_UNGUIDED inline bool leaks(std::string_view message, std::string_view secre
   return false;
 }
 
-inline void check_message(std::string_view message, const Secrets& secrets, Known known = {}) {
+// `input`: the untrusted input the secrets came from (empty: none).
+inline void check_message(std::string_view message, const Secrets& secrets, Known known = {},
+                          std::string_view input = {}) {
   for (std::string_view secret : secrets)
-    if (leaks(message, secret, known)) finding("a secret in the message", "(not shown)");
+    if (leaks(message, secret, known, input)) finding("a secret in the message", "(not shown)");
 }
 
 inline void check_error(const mskiam::Error& e, std::initializer_list<mskiam::ErrorKind> allowed,
-                        const Secrets& secrets, Known known = {}) {
+                        const Secrets& secrets, Known known = {}, std::string_view input = {}) {
   bool expected = false;
   for (mskiam::ErrorKind kind : allowed) expected = expected || e.kind() == kind;
   if (!expected) finding("unexpected error kind", mskiam::to_string(e.kind()));
-  check_message(e.what(), secrets, known);
+  check_message(e.what(), secrets, known, input);
 }
 
-// Every text between `open` and the next `close`: the values of an XML element (an element
-// never closed has no value a parser would take).
+// Every text between `open` and the next `close` or `<`: the values of an XML element (an element
+// never closed has no value a parser would take, and its text ends where markup begins).
 inline void add_between(Secrets& out, std::string_view input, std::string_view open, std::string_view close) {
   for (std::size_t at = input.find(open); at != std::string_view::npos; at = input.find(open, at + 1)) {
     const std::size_t start = at + open.size();
     const std::size_t end = input.find(close, start);
-    if (end != std::string_view::npos) out.push_back(input.substr(start, end - start));
+    if (end == std::string_view::npos) continue;
+    const std::string_view text = input.substr(start, end - start);
+    out.push_back(text.substr(0, text.find('<')));
   }
 }
 

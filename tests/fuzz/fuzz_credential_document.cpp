@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)v.as_integer();
     (void)v.find("AccessKeyId");
   } catch (const mskiam::Error& e) {
-    fuzz::check_error(e, {mskiam::ErrorKind::bad_document}, secrets);
+    fuzz::check_error(e, {mskiam::ErrorKind::bad_document}, secrets, {}, input);
   }
   for (auto kind : {mskiam::detail::DocumentKind::any, mskiam::detail::DocumentKind::imds,
                     mskiam::detail::DocumentKind::process}) {
@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto c = mskiam::detail::parse_credential_document(input, "fuzz", kind);
       if (c.access_key_id.empty() || c.secret_access_key.empty()) std::abort();
     } catch (const mskiam::Error& e) {
-      fuzz::check_error(e, {mskiam::ErrorKind::bad_document, mskiam::ErrorKind::service_error}, secrets);
+      fuzz::check_error(e, {mskiam::ErrorKind::bad_document, mskiam::ErrorKind::service_error}, secrets, {},
+                        input);
     }
   }
   return 0;

@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fuzz::check_error(e,
                         {mskiam::ErrorKind::bad_document, mskiam::ErrorKind::service_error,
                          mskiam::ErrorKind::not_configured},
-                        secrets, {options.endpoint, kListPath});
+                        secrets, {options.endpoint, kListPath}, input);
     }
   }
   return 0;

@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     files.credentials = parse_ini(credentials, IniFlavor::credentials, "credentials");
   } catch (const mskiam::Error& e) {
     // Before the files parse, every line could be a secret's: no run of the input may show.
-    fuzz::check_error(e, {mskiam::ErrorKind::bad_document}, lines_of(text), {kKeyNames});
+    fuzz::check_error(e, {mskiam::ErrorKind::bad_document}, lines_of(text), {kKeyNames}, text);
     return 0;
   }
   const fuzz::Secrets secrets = secret_values(files);
@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const mskiam::Error& e) {
       fuzz::check_error(e, {mskiam::ErrorKind::bad_document, mskiam::ErrorKind::invalid_argument,
                             mskiam::ErrorKind::not_configured},
-                        secrets, {kKeyNames});
+                        secrets, {kKeyNames}, text);
     }
   }
   return 0;

@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::check_error(e,
                           {mskiam::ErrorKind::bad_document, mskiam::ErrorKind::service_error,
                            mskiam::ErrorKind::http_status},
-                          secrets, {assume.role_arn, kEndpoint, kDocumentNames});
+                          secrets, {assume.role_arn, kEndpoint, kDocumentNames}, body);
       }
     }
   }
