@@ -9,12 +9,13 @@
 #   4. the benchmarks and the compile cost of the headers, printed (scripts/bench.sh,
 #      scripts/compile-cost.sh; timings are never asserted)
 #   5. a real Apache Kafka broker (tests/kafka): jars from Maven Central, cached
-#   6. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything, the
+#   6. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything (the
+#      packaging consumers aside: stage 8 builds them), the
 #      end-to-end scenarios against the emulator and against Kafka, the official signers' tokens
 #      presented to Kafka, and the incident's own stacks (kafkajs, the Java client) beside mskiam's,
 #      printed
 #   7. g++ Debug against the newest librdkafka of Debian's source packages: the librdkafka-facing
-#      suites (end to end on the emulator and on Kafka, the plugin)
+#      suites (end to end on Kafka, the plugin, the adapter's unit tests)
 #   8. g++ Debug against Debian 12's librdkafka 2.0.2, in the compiled mode (MSKIAM_COMPILED=ON:
 #      tests and examples link mskiam::compiled): everything but Kafka and the oracles
 # Each stage that runs CTest fails when it ran fewer tests than it promises (scripts/run-ctest.sh),
@@ -69,8 +70,8 @@ build_and_test() {  # name compiler build-type min-tests "ctest args" [extra cma
 
 # The fewest tests each stage must run (skipped ones do not count; scripts/run-ctest.sh): the
 # numbers registered when they were set. Raise them with the tests; lower them only on purpose.
-# The Kafka broker's own tests (tests/kafka) are not counted yet.
-readonly min_tests_clang_release=260 min_tests_rdkafka_2_8=333 min_tests_rdkafka_newest=45
+# Counted on 2026-12-04 with everything merged: clang 276, 2.8.0 327, newest 52, compiled 336.
+readonly min_tests_clang_release=270 min_tests_rdkafka_2_8=320 min_tests_rdkafka_newest=48
 readonly min_tests_compiled=317
 
 mkdir -p build
@@ -104,7 +105,7 @@ stage "a real Apache Kafka broker: Java, jars from Maven Central (cached), the v
 stage "librdkafka 2.8.0 from Debian 13's source package"
 rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
 MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
-  build_and_test gcc-debug-rdkafka-2.8 g++ Debug "$min_tests_rdkafka_2_8" "-E ^oracles\.differential$" \
+  build_and_test gcc-debug-rdkafka-2.8 g++ Debug "$min_tests_rdkafka_2_8" "-E ^oracles\.differential$|^packaging\." \
   -DCMAKE_BUILD_RPATH="$rdkafka_prefix/lib" -DCMAKE_PREFIX_PATH="$rdkafka_prefix"
 
 stage "the incident's own stacks beside mskiam, against the real Kafka broker (figures, never asserted)"
@@ -118,7 +119,7 @@ newest_prefix=$(MSKIAM_RDKAFKA_VERSION=$newest_rdkafka MSKIAM_DEBIAN_SUITE=$newe
   bash scripts/build-librdkafka.sh | tail -1)
 MSKIAM_EXPECT_RDKAFKA_VERSION=$newest_rdkafka PKG_CONFIG_PATH="$newest_prefix/lib/pkgconfig" \
   build_and_test gcc-debug-rdkafka-newest g++ Debug "$min_tests_rdkafka_newest" \
-  "-R ^e2e\.|^plugin\.|^kafka\.|rdkafka" \
+  "-R ^e2e\.kafka\.|^plugin\.|^kafka\.|rdkafka" \
   -DCMAKE_BUILD_RPATH="$newest_prefix/lib" -DCMAKE_PREFIX_PATH="$newest_prefix"
 
 # Last, so that CI reads this run's summary: everything with g++ and Debian's librdkafka 2.0.2,
