@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -82,6 +83,28 @@ void deliver(RdKafka::Handle* handle, FetchToken fetch, void* provider) noexcept
 // attach() without the provider's type: `fetch(provider)` serves every client made from `conf`.
 void attach(rd_kafka_conf_t* conf, FetchToken fetch, void* provider);
 void attach(RdKafka::Conf& conf, RdKafka::OAuthBearerTokenRefreshCb* callback);
+
+// What the refresh callback of the C API finds for a client: `fetch(provider)` serves it, and
+// `keep` holds whatever keeps `provider` alive when the binding owns it (the plugin's shared
+// providers; attach() leaves it empty: the application owns its provider).
+struct Binding {
+  FetchToken fetch = nullptr;
+  void* provider = nullptr;
+  std::shared_ptr<const void> keep;
+};
+
+// The client registry of the C API. bind_client(), from an on_new interceptor, makes `binding`
+// serve c_refresh for `rk` until the client is destroyed (it adds the on_destroy interceptor
+// that lets go); a refresh in flight keeps its binding alive.
+rd_kafka_resp_err_t bind_client(rd_kafka_t* rk, std::shared_ptr<const Binding> binding);
+void c_refresh(rd_kafka_t* rk, const char* oauthbearer_config, void* opaque);
+
+// Throws mskiam::Error (source `rdkafka`) when this librdkafka lacks SASL/OAUTHBEARER.
+void require_oauthbearer_support();
+
+// One provider event as one line in librdkafka's log format (facility MSKIAM), `label` first.
+void print_event(void (*printer)(const rd_kafka_t*, int, const char*, const char*),
+                 const Event& e, std::string_view label = {});
 
 template <class T, class = void>
 struct has_modern_fields : std::false_type {};
@@ -269,41 +292,30 @@ MSKIAM_INLINE void deliver(RdKafka::Handle* handle, FetchToken fetch, void* prov
 
 // The C API has no per-callback opaque (the application's conf opaque stays the application's),
 // so the provider of each client is found by its rd_kafka_t*, registered by an on_new
-// interceptor. One Binding per attach(), shared by the conf, its copies and the client made from
-// it, freed when the last of them is destroyed.
-struct Binding {
-  void* provider;
-  FetchToken fetch;
-  int references = 1;
-};
-
+// interceptor. One Binding per attach(), shared by the conf, its copies, the clients made from
+// them and any refresh in flight, freed with the last of them.
+// Never destroyed: a client still alive at exit() may refresh on librdkafka's background thread
+// after static destructors have run.
 MSKIAM_INLINE std::mutex& registry_mutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex;
+  return *m;
 }
 
-MSKIAM_INLINE std::unordered_map<const rd_kafka_t*, Binding*>& registry() {
-  static std::unordered_map<const rd_kafka_t*, Binding*> clients;
-  return clients;
+MSKIAM_INLINE std::unordered_map<const rd_kafka_t*, std::shared_ptr<const Binding>>& registry() {
+  static auto* clients = new std::unordered_map<const rd_kafka_t*, std::shared_ptr<const Binding>>;
+  return *clients;
 }
 
-MSKIAM_INLINE void release(Binding* binding) {
-  bool last = false;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    last = --binding->references == 0;
-  }
-  if (last) delete binding;
-}
-
-MSKIAM_INLINE Binding* find(const rd_kafka_t* rk) {
+MSKIAM_INLINE std::shared_ptr<const Binding> find(const rd_kafka_t* rk) {
   std::lock_guard<std::mutex> lock(registry_mutex());
   auto it = registry().find(rk);
   return it == registry().end() ? nullptr : it->second;
 }
 
 MSKIAM_INLINE void c_refresh(rd_kafka_t* rk, const char*, void*) {
-  Binding* binding = find(rk);
+  // Holds the binding (and what it keeps alive) through the refresh, even if the client is
+  // destroyed meanwhile.
+  const std::shared_ptr<const Binding> binding = find(rk);
   if (binding == nullptr) {
     rd_kafka_oauthbearer_set_token_failure(rk, "mskiam: no token provider is attached to this client");
     return;
@@ -311,53 +323,62 @@ MSKIAM_INLINE void c_refresh(rd_kafka_t* rk, const char*, void*) {
   deliver(rk, binding->fetch, binding->provider);
 }
 
-MSKIAM_INLINE rd_kafka_resp_err_t on_destroy(rd_kafka_t* rk, void* ic_opaque) {
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    registry().erase(rk);
+MSKIAM_INLINE rd_kafka_resp_err_t on_destroy(rd_kafka_t* rk, void*) {
+  std::shared_ptr<const Binding> last;  // released outside the lock
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = registry().find(rk);
+  if (it != registry().end()) {
+    last = std::move(it->second);
+    registry().erase(it);
   }
-  release(static_cast<Binding*>(ic_opaque));
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
+
+MSKIAM_INLINE rd_kafka_resp_err_t bind_client(rd_kafka_t* rk,
+                                              std::shared_ptr<const Binding> binding) {
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry()[rk] = std::move(binding);
+  }
+  return rd_kafka_interceptor_add_on_destroy(rk, interceptor_name, &on_destroy, nullptr);
+}
+
+// The conf interceptors' opaque: each conf (and copy) owns one reference to the binding.
+using ConfBinding = std::shared_ptr<const Binding>;
 
 MSKIAM_INLINE rd_kafka_resp_err_t on_new(rd_kafka_t* rk, const rd_kafka_conf_t*, void* ic_opaque,
                                          char*, size_t) {
-  auto* binding = static_cast<Binding*>(ic_opaque);
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    registry()[rk] = binding;
-    ++binding->references;
-  }
-  return rd_kafka_interceptor_add_on_destroy(rk, interceptor_name, &on_destroy, binding);
+  return bind_client(rk, *static_cast<ConfBinding*>(ic_opaque));
 }
 
 MSKIAM_INLINE rd_kafka_resp_err_t on_conf_destroy(void* ic_opaque) {
-  release(static_cast<Binding*>(ic_opaque));
+  delete static_cast<ConfBinding*>(ic_opaque);
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-MSKIAM_INLINE rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, Binding* binding);
+MSKIAM_INLINE rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, ConfBinding* binding);
 
 MSKIAM_INLINE rd_kafka_resp_err_t on_conf_dup(rd_kafka_conf_t* new_conf, const rd_kafka_conf_t*,
                                               size_t, const char**, void* ic_opaque) {
-  auto* binding = static_cast<Binding*>(ic_opaque);
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    ++binding->references;
-  }
-  return add_interceptors(new_conf, binding);
+  return add_interceptors(new_conf, new ConfBinding(*static_cast<ConfBinding*>(ic_opaque)));
 }
 
 // on_new first: it is the only one of the three whose names librdkafka keeps unique, so a
-// second attach() to one conf fails there, before anything refers to the new binding.
-MSKIAM_INLINE rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, Binding* binding) {
+// second attach() to one conf fails there, before anything refers to the new binding. From
+// on_conf_destroy's registration on, the conf owns `binding`.
+MSKIAM_INLINE rd_kafka_resp_err_t add_interceptors(rd_kafka_conf_t* conf, ConfBinding* binding) {
   rd_kafka_resp_err_t err =
       rd_kafka_conf_interceptor_add_on_new(conf, interceptor_name, &on_new, binding);
+  if (err) {
+    delete binding;
+    return err;
+  }
+  // librdkafka refuses a registration only for a name already taken, which on_new has ruled
+  // out; were it to fail, on_new holds `binding`: leaked rather than left dangling.
+  err = rd_kafka_conf_interceptor_add_on_conf_destroy(conf, interceptor_name, &on_conf_destroy,
+                                                      binding);
   if (err) return err;
-  err = rd_kafka_conf_interceptor_add_on_conf_dup(conf, interceptor_name, &on_conf_dup, binding);
-  if (err) return err;
-  return rd_kafka_conf_interceptor_add_on_conf_destroy(conf, interceptor_name, &on_conf_destroy,
-                                                       binding);
+  return rd_kafka_conf_interceptor_add_on_conf_dup(conf, interceptor_name, &on_conf_dup, binding);
 }
 
 MSKIAM_INLINE void require_oauthbearer_support() {
@@ -383,13 +404,12 @@ MSKIAM_INLINE void set_or_throw(rd_kafka_conf_t* conf, const char* name, const c
 MSKIAM_INLINE void attach(rd_kafka_conf_t* conf, FetchToken fetch, void* provider) {
   require_oauthbearer_support();
   set_or_throw(conf, "sasl.mechanisms", "OAUTHBEARER");
-  auto* binding = new Binding{provider, fetch, 1};
-  // From here on the conf owns the binding: its on_conf_destroy releases it.
-  const rd_kafka_resp_err_t err = add_interceptors(conf, binding);
+  auto binding = std::make_shared<Binding>();
+  binding->fetch = fetch;
+  binding->provider = provider;
+  const rd_kafka_resp_err_t err = add_interceptors(conf, new ConfBinding(std::move(binding)));
   if (err) {
     if (err == RD_KAFKA_RESP_ERR__CONFLICT) {
-      // on_new conflicted, so nothing refers to this binding: free it here.
-      delete binding;
       throw Error(ErrorKind::invalid_argument, std::string(adapter_source),
                   "a token provider is already attached to this configuration");
     }
@@ -435,11 +455,20 @@ MSKIAM_INLINE void start(RdKafka::Handle& handle) {
 MSKIAM_INLINE EventHandler librdkafka_log_events(
     Severity max, void (*printer)(const rd_kafka_t*, int, const char*, const char*)) {
   return [max, printer](const Event& e) {
-    const int level = static_cast<int>(severity(e.type));
-    if (level > static_cast<int>(max)) return;
-    printer(nullptr, level, "MSKIAM", describe(e).c_str());
+    if (static_cast<int>(severity(e.type)) > static_cast<int>(max)) return;
+    detail::print_event(printer, e);
   };
 }
+
+namespace detail {
+MSKIAM_INLINE void print_event(void (*printer)(const rd_kafka_t*, int, const char*, const char*),
+                               const Event& e, std::string_view label) {
+  std::string line(label);
+  if (!line.empty()) line += ' ';
+  line += describe(e);
+  printer(nullptr, static_cast<int>(severity(e.type)), "MSKIAM", line.c_str());
+}
+}  // namespace detail
 
 }  // namespace rdkafka
 MSKIAM_END_NAMESPACE
