@@ -4,9 +4,11 @@
 //   sasl.oauthbearer.config=region=us-east-1
 //   bootstrap.servers=b-1.msk.xxxx.kafka.us-east-1.amazonaws.com:9098
 //
-// How it hooks into librdkafka (tested with 2.0.2, 2.8.0 and 2.13.0):
+// How it hooks into librdkafka (tested with 2.0.2, 2.8.0, 2.14.2 and the 2.16 of PyPI's
+// confluent-kafka wheel):
 //
-//   conf_init        (when plugin.library.paths is set) checks any sasl.oauthbearer.config set
+//   conf_init        (when plugin.library.paths is set) binds the plugin to the librdkafka that
+//                    called it (host_librdkafka.hpp), checks any sasl.oauthbearer.config set
 //                    before it, sets security.protocol=SASL_SSL (when it was plaintext or ssl),
 //                    sasl.mechanisms=OAUTHBEARER, the refresh callback and the SASL queue, and
 //                    adds the configuration interceptors below.
@@ -22,9 +24,11 @@
 //                    message. There the client is created, librdkafka logs on_new's error
 //                    (ICFAIL, naming the key) and every refresh reports it through error_cb.
 //                    (on_new's own error never fails rd_kafka_new: librdkafka logs it only.)
-//   on_new           reads the final sasl.oauthbearer.config and builds this client's own
-//                    provider (several clients with different settings in one process); does
-//                    nothing for a client that is not SASL/OAUTHBEARER.
+//   on_new           reads the final sasl.oauthbearer.config and binds the client, in the
+//                    adapter's client registry (mskiam/rdkafka.hpp), to the provider of its
+//                    settings, shared by every client with the same settings and environment
+//                    (shared_providers.hpp); does nothing for a client that is not
+//                    SASL/OAUTHBEARER.
 //   on_thread_start  for librdkafka's main thread: rd_kafka_sasl_background_callbacks_enable.
 //                    on_new is too early (no SASL queue, no locks yet); the main thread is the
 //                    first point that exists once per client after rd_kafka_sasl_init, and
@@ -35,7 +39,8 @@
 //                    only while it creates the main thread, in the same order with the init
 //                    lock, and it registers the background thread before the main thread
 //                    reports itself started.)
-//   on_destroy       drops the client's provider (shared with a refresh in flight, if any).
+//   on_destroy       (the adapter's) drops the client's share of its provider, which a refresh
+//                    in flight holds until it ends; the last client frees the provider.
 //
 // Only conf_init is exported (version script plugin/exports.map, -fvisibility=hidden). The
 // plugin starts no thread; refreshes run on librdkafka's background thread.
@@ -57,7 +62,9 @@
 #include "mskiam/rdkafka.hpp"
 #include "mskiam/sources/any.hpp"
 #include "mskiam/sources/environment.hpp"
+#include "host_librdkafka.hpp"
 #include "settings.hpp"
+#include "shared_providers.hpp"
 
 // The STS-based sources (default chain, profiles, AssumeRole) when this tree has them all.
 #if __has_include("mskiam/sts.hpp") && __has_include("mskiam/sources/assume_role.hpp") && \
@@ -91,53 +98,6 @@ constexpr std::string_view prefix = "mskiam plugin: ";
 // First librdkafka whose rd_kafka_new cleans up after a late failure without breaking the
 // application's configuration object (#5240).
 constexpr int safe_late_failure_version = 0x020d0000;
-
-using Provider = mskiam::TokenProvider<mskiam::AnySource>;
-
-// ---------------------------------------------------------------------------------------------
-// Per client: its provider, found by rd_kafka_t* from the refresh callback (the conf opaque
-// belongs to the application).
-
-struct Client {
-  std::unique_ptr<Provider> provider;  // null when on_new could not build one
-  std::string error;                   // why not: reported at every refresh
-};
-
-// Never destroyed: a client still alive at exit() may refresh on librdkafka's background
-// thread after static destructors have run.
-std::mutex& clients_mutex() {
-  static auto* m = new std::mutex;
-  return *m;
-}
-
-std::unordered_map<const rd_kafka_t*, std::shared_ptr<Client>>& clients() {
-  static auto* map = new std::unordered_map<const rd_kafka_t*, std::shared_ptr<Client>>;
-  return *map;
-}
-
-std::shared_ptr<Client> find_client(const rd_kafka_t* rk) {
-  std::lock_guard<std::mutex> lock(clients_mutex());
-  auto it = clients().find(rk);
-  return it == clients().end() ? nullptr : it->second;
-}
-
-void refresh_cb(rd_kafka_t* rk, const char*, void*) {
-  // Keeps the client alive through the refresh even if on_destroy runs meanwhile.
-  const std::shared_ptr<Client> client = find_client(rk);
-  auto fail = [rk](const std::string& text) {
-    rd_kafka_oauthbearer_set_token_failure(rk, text.c_str());
-  };
-  if (!client) {
-    fail(std::string(prefix) + "this client has no token provider");
-    return;
-  }
-  if (!client->provider) {
-    fail(std::string(prefix) + client->error);
-    return;
-  }
-  mskiam::rdkafka::detail::deliver(rk, &mskiam::rdkafka::detail::fetch_token_of<Provider>,
-                                   client->provider.get());
-}
 
 // ---------------------------------------------------------------------------------------------
 // Building a client's provider from its settings.
@@ -190,11 +150,10 @@ std::string conf_string(const rd_kafka_conf_t* conf, const char* name) {
   return value;
 }
 
-// Provider events on stderr in librdkafka's log format (facility MSKIAM), filtered like
-// librdkafka's own logs: principal changes and failures by default, everything with
-// debug=security (or all).
-mskiam::EventHandler event_printer(const rd_kafka_conf_t* conf) {
-  const std::string client_id = conf_string(conf, "client.id");
+// Which provider events a client prints, in librdkafka's log format (facility MSKIAM) on
+// stderr, filtered like librdkafka's own logs: principal changes and failures by default,
+// everything with debug=security (or all), never beyond log_level.
+Audience::Member audience_member(const rd_kafka_conf_t* conf) {
   const std::string debug = conf_string(conf, "debug");
   const bool verbose = debug.find("security") != std::string::npos ||
                        debug.find("all") != std::string::npos;
@@ -202,61 +161,74 @@ mskiam::EventHandler event_printer(const rd_kafka_conf_t* conf) {
   const std::string log_level = conf_string(conf, "log_level");
   if (!log_level.empty() && log_level.size() == 1 && log_level[0] >= '0' && log_level[0] <= '7')
     max = std::min(max, log_level[0] - '0');
-  return [client_id, max](const mskiam::Event& e) {
-    const int level = static_cast<int>(mskiam::severity(e.type));
-    if (level > max) return;
-    const std::string line = "client.id=" + client_id + " " + mskiam::describe(e);
-    rd_kafka_log_print(nullptr, level, "MSKIAM", line.c_str());
-  };
+  return {conf_string(conf, "client.id"), max};
 }
 
-std::shared_ptr<Client> make_client(const rd_kafka_conf_t* conf) {
-  auto client = std::make_shared<Client>();
+std::unique_ptr<Provider> make_provider(const Settings& s, std::shared_ptr<Audience> audience) {
+  mskiam::TokenOptions options;
+  options.region = s.region;
+  options.lifetime = s.lifetime;
+  options.host = s.host;
+  mskiam::ProviderOptions provider_options;
+  provider_options.principal_change = s.principal_change;
+  provider_options.on_event = [audience](const mskiam::Event& e) {
+    const std::string ids = audience->wanting(static_cast<int>(mskiam::severity(e.type)));
+    if (ids.empty()) return;
+    mskiam::rdkafka::detail::print_event(&rd_kafka_log_print, e, "client.id=" + ids);
+  };
+  return std::make_unique<Provider>(make_source(s), std::move(options),
+                                    std::move(provider_options));
+}
+
+mskiam::rdkafka::OAuthBearerToken fetch_shared(void* share) {
+  return mskiam::rdkafka::detail::fetch_token(static_cast<ProviderShare*>(share)->provider());
+}
+
+[[noreturn]] mskiam::rdkafka::OAuthBearerToken fetch_failure(void* why) {
+  throw std::runtime_error("plugin: " + *static_cast<const std::string*>(why));
+}
+
+// The client's binding: its share of the provider of its settings, or, when there is none
+// (bad settings, a source that cannot be built), the reason, reported at every refresh.
+using Binding = mskiam::rdkafka::detail::Binding;
+std::shared_ptr<const Binding> make_binding(const rd_kafka_conf_t* conf, std::string& error) {
+  auto binding = std::make_shared<Binding>();
   try {
-    const Settings s = parse_settings(conf_string(conf, std::string(config_property).c_str()));
-    mskiam::TokenOptions options;
-    options.region = s.region;
-    options.lifetime = s.lifetime;
-    options.host = s.host;
-    mskiam::ProviderOptions provider_options;
-    provider_options.principal_change = s.principal_change;
-    provider_options.on_event = event_printer(conf);
-    client->provider = std::make_unique<Provider>(make_source(s), std::move(options),
-                                                  std::move(provider_options));
+    const std::string text = conf_string(conf, std::string(config_property).c_str());
+    const Settings s = parse_settings(text);
+    auto make = [&s](std::shared_ptr<Audience> a) { return make_provider(s, std::move(a)); };
+    auto share = std::make_shared<ProviderShare>(shared_provider(sharing_key(text), make),
+                                                 audience_member(conf));
+    binding->fetch = &fetch_shared;
+    binding->provider = share.get();
+    binding->keep = std::move(share);
+    return binding;
   } catch (const std::exception& e) {
-    client->error = e.what();
+    error = e.what();
   }
-  return client;
+  auto why = std::make_shared<const std::string>(error);
+  binding->fetch = &fetch_failure;
+  binding->provider = const_cast<std::string*>(why.get());
+  binding->keep = std::move(why);
+  return binding;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Client interceptors.
-
-rd_kafka_resp_err_t on_destroy(rd_kafka_t* rk, void*) {
-  std::shared_ptr<Client> last;  // released outside the lock
-  std::lock_guard<std::mutex> lock(clients_mutex());
-  auto it = clients().find(rk);
-  if (it != clients().end()) {
-    last = std::move(it->second);
-    clients().erase(it);
-  }
-  return RD_KAFKA_RESP_ERR_NO_ERROR;
-}
 
 rd_kafka_resp_err_t on_thread_start(rd_kafka_t* rk, rd_kafka_thread_type_t type, const char*,
                                     void*) {
   if (type != RD_KAFKA_THREAD_MAIN) return RD_KAFKA_RESP_ERR_NO_ERROR;
   // Creates the background thread if the application has none and forwards the SASL queue
   // to it, with the refresh that rd_kafka_sasl_init has already queued.
-  if (rd_kafka_error_t* error = rd_kafka_sasl_background_callbacks_enable(rk)) {
-    const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
-    const std::string line = std::string(prefix) +
-                             "cannot serve token refreshes on the background thread: " +
-                             rd_kafka_error_string(error) +
-                             "; they run when the application polls";
-    rd_kafka_error_destroy(error);
-    rd_kafka_log_print(nullptr, static_cast<int>(mskiam::Severity::warning), "MSKIAM", line.c_str());
-    return code;
+  try {
+    mskiam::rdkafka::start(rk);
+  } catch (const std::exception& e) {
+    const std::string line = std::string(prefix) + e.what() +
+                             "; token refreshes run when the application polls";
+    rd_kafka_log_print(nullptr, static_cast<int>(mskiam::Severity::warning), "MSKIAM",
+                       line.c_str());
+    return RD_KAFKA_RESP_ERR__FAIL;
   }
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
@@ -268,8 +240,8 @@ rd_kafka_resp_err_t on_new(rd_kafka_t* rk, const rd_kafka_conf_t* conf, void*, c
   if ((mechanisms != mechanism && mechanisms != poison_mechanism) ||
       protocol.compare(0, 5, "sasl_") != 0)
     return RD_KAFKA_RESP_ERR_NO_ERROR;  // not an OAUTHBEARER client: nothing to do
-  std::shared_ptr<Client> client = make_client(conf);
-  const std::string error = client->error;
+  std::string error;
+  auto binding = make_binding(conf, error);
   if (mechanisms == poison_mechanism) {
     // rd_kafka_new fails right after this (librdkafka >= 2.13): add nothing to the client,
     // whose interceptor lists librdkafka does not free on that path.
@@ -277,11 +249,7 @@ rd_kafka_resp_err_t on_new(rd_kafka_t* rk, const rd_kafka_conf_t* conf, void*, c
                   error.c_str());
     return RD_KAFKA_RESP_ERR__INVALID_ARG;
   }
-  {
-    std::lock_guard<std::mutex> lock(clients_mutex());
-    clients()[rk] = std::move(client);
-  }
-  rd_kafka_resp_err_t err = rd_kafka_interceptor_add_on_destroy(rk, ic_name, &on_destroy, nullptr);
+  rd_kafka_resp_err_t err = mskiam::rdkafka::detail::bind_client(rk, std::move(binding));
   if (!err) err = rd_kafka_interceptor_add_on_thread_start(rk, ic_name, &on_thread_start, nullptr);
   if (err) {
     std::snprintf(errstr, errstr_size, "%.*scannot add client interceptors: %s",
@@ -398,21 +366,22 @@ ConfState* setup(rd_kafka_conf_t* conf, std::unique_ptr<ConfState> state,
   err = rd_kafka_conf_interceptor_add_on_conf_set(conf, ic_name, &on_conf_set, owned);
   if (!err) err = rd_kafka_conf_interceptor_add_on_conf_dup(conf, ic_name, &on_conf_dup, owned);
   if (err) return nullptr;
-  rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, &refresh_cb);
+  rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, &mskiam::rdkafka::detail::c_refresh);
   rd_kafka_conf_enable_sasl_queue(conf, 1);
   return owned;
 }
 
-bool oauthbearer_built_in(const rd_kafka_conf_t* conf) {
-  return conf_string(conf, "builtin.features").find("sasl_oauthbearer") != std::string::npos;
-}
-
-rd_kafka_resp_err_t conf_init_impl(rd_kafka_conf_t* conf, char* errstr, size_t errstr_size) {
-  if (!oauthbearer_built_in(conf)) {
-    write_error(errstr, errstr_size,
-                std::string(prefix) + "this librdkafka (" + rd_kafka_version_str() +
-                    ") is built without SASL/OAUTHBEARER (builtin.features: " +
-                    conf_string(conf, "builtin.features") + ")");
+rd_kafka_resp_err_t conf_init_impl(rd_kafka_conf_t* conf, const void* caller, char* errstr,
+                                   size_t errstr_size) {
+  const std::string unbound = bind_host(caller);
+  if (!unbound.empty()) {
+    write_error(errstr, errstr_size, std::string(prefix) + unbound);
+    return RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
+  }
+  try {
+    mskiam::rdkafka::detail::require_oauthbearer_support();
+  } catch (const mskiam::Error& e) {
+    write_error(errstr, errstr_size, std::string(prefix) + e.what());
     return RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
   }
   // Settings given before plugin.library.paths are checked here; later ones by on_conf_set.
@@ -453,7 +422,9 @@ MSKIAM_PLUGIN_EXPORT rd_kafka_resp_err_t conf_init(rd_kafka_conf_t* conf, void**
                                                    char* errstr, size_t errstr_size) {
   if (plug_opaquep) *plug_opaquep = nullptr;
   try {
-    return mskiam_plugin::conf_init_impl(conf, errstr, errstr_size);
+    // The return address is in the librdkafka that loaded the plugin: its functions are the
+    // ones the plugin calls (host_librdkafka.hpp).
+    return mskiam_plugin::conf_init_impl(conf, __builtin_return_address(0), errstr, errstr_size);
   } catch (const std::exception& e) {
     mskiam_plugin::write_error(errstr, errstr_size, std::string(mskiam_plugin::prefix) + e.what());
   } catch (...) {

@@ -13,6 +13,9 @@
  *                                                   (what the C++ API does), original destroyed
  *   plugin_client pair                  -A k=v... -B k=v...  two clients, different settings,
  *                                                   created together: print which connect
+ *   plugin_client many N TOPIC COUNT MS [-X k=v]...  N producers with the same settings and
+ *                                                   client.id many-00, many-01...: each produces
+ *                                                   COUNT messages, one round every MS ms
  *
  * Output: one `result ...` line on stdout; errors on stderr. Exit status 0 on success. */
 #include <librdkafka/rdkafka.h>
@@ -145,6 +148,48 @@ static int produce(const struct settings *s, const char *topic, int n, int inter
   return delivered == n ? 0 : 1;
 }
 
+#define MAX_CLIENTS 64
+
+static int many(const struct settings *s, int n, const char *topic, int count, int interval_ms) {
+  rd_kafka_t *rks[MAX_CLIENTS];
+  double start = now_s();
+  int i, round;
+  if (n < 1 || n > MAX_CLIENTS) return 2;
+  for (i = 0; i < n; i++) {
+    char errstr[512], id[32];
+    rd_kafka_conf_t *conf = make_conf(s);
+    if (!conf) return 1;
+    snprintf(id, sizeof id, "many-%02d", i);
+    rd_kafka_conf_set(conf, "client.id", id, errstr, sizeof errstr);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rks[i] = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rks[i]) {
+      printf("result new_failed: %s\n", errstr);
+      rd_kafka_conf_destroy(conf);
+      return 1;
+    }
+  }
+  for (round = 0; round < count; round++) {
+    for (i = 0; i < n; i++) {
+      char value[64];
+      int len = snprintf(value, sizeof value, "many-%02d-%d", i, round);
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          rks[i], RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(value, (size_t)len),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err) fprintf(stderr, "produce: %s\n", rd_kafka_err2str(err));
+      rd_kafka_poll(rks[i], 0);
+    }
+    if (interval_ms > 0) sleep_ms(interval_ms);
+  }
+  for (i = 0; i < n; i++) {
+    rd_kafka_flush(rks[i], 60000);
+    rd_kafka_destroy(rks[i]);
+  }
+  printf("result many %d clients produced %d delivered %d failed %d in %.2f s\n", n, n * count,
+         delivered, failed, now_s() - start);
+  return delivered == n * count ? 0 : 1;
+}
+
 static int consume(const struct settings *s, const char *topic, int n) {
   rd_kafka_t *rk = make_client(s, RD_KAFKA_CONSUMER);
   rd_kafka_topic_partition_list_t *topics;
@@ -171,7 +216,7 @@ static int consume(const struct settings *s, const char *topic, int n) {
 int main(int argc, char **argv) {
   struct settings x = {{0}, 0}, a = {{0}, 0}, b = {{0}, 0};
   const char *mode;
-  const char *pos[4] = {0};
+  const char *pos[5] = {0};
   int npos = 0, i;
   if (argc < 2) {
     fprintf(stderr, "usage: plugin_client MODE [ARGS] [-X key=value]...\n");
@@ -185,7 +230,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "-B")) target = &b;
     if (target && i + 1 < argc && target->n < MAX_SETTINGS) {
       target->kv[target->n++] = argv[++i];
-    } else if (!target && npos < 4) {
+    } else if (!target && npos < 5) {
       pos[npos++] = argv[i];
     } else {
       fprintf(stderr, "bad argument %s\n", argv[i]);
@@ -207,6 +252,8 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "produce") && (npos == 2 || npos == 3))
     return produce(&x, pos[0], atoi(pos[1]), npos == 3 ? atoi(pos[2]) : 0);
   if (!strcmp(mode, "consume") && npos == 2) return consume(&x, pos[0], atoi(pos[1]));
+  if (!strcmp(mode, "many") && npos == 4)
+    return many(&x, atoi(pos[0]), pos[1], atoi(pos[2]), atoi(pos[3]));
   if (!strcmp(mode, "new-fails")) {
     rd_kafka_t *rk = make_client(&x, RD_KAFKA_PRODUCER);
     if (rk) {

@@ -1,7 +1,10 @@
 """End-to-end tests of libmskiam-rdkafka.so against the MSK-IAM broker emulator, with clients that
-know nothing of mskiam: kcat, python3-confluent-kafka (both on Debian's librdkafka 2.0.2), and a
-small C client (tests/plugin/plugin_client.c) linked with the librdkafka of this build (2.0.2, or
-2.8.0 when the tree is built against scripts/build-librdkafka.sh's prefix).
+know nothing of mskiam: kcat, python3-confluent-kafka (both on Debian's librdkafka 2.0.2),
+confluent-kafka from PyPI with the librdkafka its wheel bundles (MSKIAM_PYPI_PYTHON, the venv of
+scripts/pypi-confluent-kafka.sh), and a small C client (tests/plugin/plugin_client.c) linked with
+the librdkafka of this build (2.0.2, or 2.8.0 and 2.14.2 when the tree is built against
+scripts/build-librdkafka.sh's prefix), and statically with Debian's librdkafka.a, its symbols
+hidden (MSKIAM_PLUGIN_CLIENT_STATIC) or exported (MSKIAM_PLUGIN_CLIENT_STATIC_EXPORTED).
 With MSKIAM_PLUGIN_BROKER=kafka the broker is a real Apache Kafka with the MSK-like validator
 (tests/kafka/broker.py) instead; what it accepted is read from the validator's event log.
 
@@ -34,7 +37,10 @@ FAKES = os.path.join(SOURCE_DIR, "tests", "fakes", "aws_fakes.py")
 PLUGIN = os.environ.get("MSKIAM_PLUGIN", "")
 CLIENT = os.environ.get("MSKIAM_PLUGIN_CLIENT", "")
 CLIENT_LSAN = os.environ.get("MSKIAM_PLUGIN_CLIENT_LSAN", "")
+CLIENT_STATIC = os.environ.get("MSKIAM_PLUGIN_CLIENT_STATIC", "")
+CLIENT_STATIC_EXPORTED = os.environ.get("MSKIAM_PLUGIN_CLIENT_STATIC_EXPORTED", "")
 PYTHON = sys.executable or "/usr/bin/python3"
+PYPI_PYTHON = os.environ.get("MSKIAM_PYPI_PYTHON", "")
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests"))
 import secret_sweep  # noqa: E402  (the forms a leaked secret takes)
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
@@ -182,9 +188,14 @@ class PluginTest(unittest.TestCase):
         if expected and loaded:
             self.assertEqual(loaded.group(1), expected, "the C client loaded another librdkafka")
 
-    def python_clients(self, script, conf, **kw):
+    def python_clients(self, script, conf, python=PYTHON, args=(), **kw):
         code = "import json, sys, time\nimport confluent_kafka as ck\nconf = json.loads(sys.argv[1])\n" + script
-        return self.run_cmd([PYTHON, "-c", code, json.dumps(conf)], **kw)
+        return self.run_cmd([python, "-c", code, json.dumps(conf)] + list(args), **kw)
+
+    def pypi_python(self):
+        if not PYPI_PYTHON or not os.path.exists(PYPI_PYTHON):
+            self.skipTest("MSKIAM_PYPI_PYTHON does not name the venv of scripts/pypi-confluent-kafka.sh")
+        return PYPI_PYTHON
 
     # The emulator's event names; Kafka's validator logs every token it accepted, first
     # authentication or re-authentication alike.
@@ -233,16 +244,21 @@ class PluginTest(unittest.TestCase):
 
     # --- the library itself ------------------------------------------------------------------
 
-    def test_exports_only_conf_init_and_links_librdkafka(self):
+    def test_exports_only_conf_init_and_links_no_librdkafka(self):
         dyn = subprocess.run(["nm", "-D", "--defined-only", PLUGIN], capture_output=True, text=True)
         self.assertEqual(dyn.returncode, 0, dyn.stderr)
         exported = sorted(line.split()[-1] for line in dyn.stdout.splitlines()
                           if re.match(r"^[0-9a-f]+ [A-TV-Z] ", line))
         self.assertEqual(exported, ["conf_init"])
+        # It drives the librdkafka that loaded it: none of its own, no rd_kafka_* left for the
+        # dynamic linker to bind to whichever librdkafka.so.1 it finds first.
         elf = subprocess.run(["readelf", "-dW", PLUGIN], capture_output=True, text=True).stdout
         needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", elf)
-        self.assertIn("librdkafka.so.1", needed)
-        self.assertNotIn("librdkafka++.so.1", needed)
+        self.assertTrue(needed, elf)
+        self.assertEqual([n for n in needed if "rdkafka" in n], [])
+        undefined = subprocess.run(["nm", "-D", "--undefined-only", PLUGIN], capture_output=True,
+                                   text=True).stdout
+        self.assertNotIn("rd_kafka_", undefined)
         self.assertIn("NODELETE", elf)
         syms = subprocess.run(["readelf", "-sW", PLUGIN], capture_output=True, text=True).stdout
         self.assertNotIn("UNIQUE", syms, "no STB_GNU_UNIQUE symbol may tie the plugin to its host")
@@ -309,8 +325,8 @@ class PluginTest(unittest.TestCase):
 
     # --- confluent-kafka-python (librdkafka 2.0.2), configuration only ----------------------
 
-    def test_python_confluent_kafka_produce_and_consume(self):
-        script = r"""
+    PRODUCE_AND_CONSUME = r"""
+import importlib.metadata
 n = 40
 p = ck.Producer(conf)
 for i in range(n):
@@ -324,18 +340,37 @@ while len(got) < n and time.time() < deadline:
     if m is not None and not m.error():
         got.append(m.value().decode())
 c.close()
-print(json.dumps({"left": left, "got": got, "librdkafka": ck.libversion()[0]}))
+with open("/proc/self/maps") as maps:
+    mapped = sorted({line.split()[-1] for line in maps if "librdkafka" in line})
+print(json.dumps({"left": left, "got": got, "librdkafka": ck.libversion()[0], "mapped": mapped,
+                  "confluent_kafka": importlib.metadata.version("confluent-kafka")}))
 """
-        p = self.python_clients(script, self.conf())
+
+    def python_produce_and_consume(self, python):
+        p = self.python_clients(self.PRODUCE_AND_CONSUME, self.conf(), python=python)
         self.assert_ok(p, "confluent-kafka")
         result = json.loads(p.stdout.strip().splitlines()[-1])
         self.assertEqual(result["left"], 0)
         self.assertEqual(sorted(result["got"]), ["py-%03d" % i for i in range(40)])
         self.assertEqual(self.principals(), [USER_ARN])
-        print("confluent-kafka on librdkafka %s: 40 produced and consumed" % result["librdkafka"])
+        # One librdkafka in the process: the plugin brought none of its own.
+        self.assertEqual(len(result["mapped"]), 1, result["mapped"])
+        return result
 
-    def test_python_bad_settings_fail_client_creation(self):
-        script = r"""
+    def test_python_confluent_kafka_produce_and_consume(self):
+        result = self.python_produce_and_consume(PYTHON)
+        print("confluent-kafka %s on librdkafka %s: 40 produced and consumed"
+              % (result["confluent_kafka"], result["librdkafka"]))
+
+    def test_pypi_confluent_kafka_produce_and_consume(self):
+        # The wheel's own librdkafka (confluent_kafka.libs/librdkafka-<hash>.so.1), loaded
+        # privately by its extension module: the plugin must drive that one.
+        result = self.python_produce_and_consume(self.pypi_python())
+        self.assertIn("confluent_kafka.libs/librdkafka", result["mapped"][0])
+        print("confluent-kafka %s from PyPI, bundled librdkafka %s (%s): 40 produced and consumed"
+              % (result["confluent_kafka"], result["librdkafka"], os.path.basename(result["mapped"][0])))
+
+    BAD_SETTINGS = r"""
 out = []
 for config in sys.argv[2:]:
     try:
@@ -345,14 +380,22 @@ for config in sys.argv[2:]:
         out.append(e.args[0].str())
 print(json.dumps(out))
 """
-        code = "import json, sys, time\nimport confluent_kafka as ck\nconf = json.loads(sys.argv[1])\n" + script
+
+    def python_bad_settings(self, python):
         bad = ["region=us-east-1 regoin=us-east-2", "region=us-east-1 lifetime=0",
                "region=us-east-1 principal_change=maybe", "session_name=x1"]
-        p = self.run_cmd([PYTHON, "-c", code, json.dumps(self.conf())] + bad)
+        p = self.python_clients(self.BAD_SETTINGS, self.conf(), python=python, args=bad)
         self.assert_ok(p, "confluent-kafka")
         out = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertEqual(len(out), len(bad))
         for text, key in zip(out, ["regoin", "lifetime", "principal_change", "region"]):
             self.assertIn("sasl.oauthbearer.config: %s:" % key, text)
+
+    def test_python_bad_settings_fail_client_creation(self):
+        self.python_bad_settings(PYTHON)
+
+    def test_pypi_bad_settings_fail_client_creation(self):
+        self.python_bad_settings(self.pypi_python())
 
     # --- the C client (this build's librdkafka) ---------------------------------------------
 
@@ -542,7 +585,7 @@ print(json.dumps(out))
             self.assertEqual(self.emulator_events("reauth_refused_principal_change"), [])
             produced = sum(e["records"] for e in self.emulator_events("produce"))
         self.assertEqual(produced, n, "every message reached the broker exactly once")
-        calls = [e for e in read_jsonl(self.sts_log) if e.get("action") == "AssumeRole"]
+        calls = self.assume_role_calls()
         self.assertGreaterEqual(len(calls), 2, calls)
         self.assertEqual({(e.get("role_session_name"), e.get("external_id"), e.get("role_arn"),
                            e.get("signature")) for e in calls},
@@ -564,24 +607,97 @@ print(json.dumps(out))
         print("%s: %d access keys, one principal, %d re-authentications, 140 messages"
               % (self.version, len(keys), len(reauth)))
 
-    def test_rotation_keeps_one_principal_confluent_kafka(self):
-        script = r"""
+    ROTATION = r"""
 p = ck.Producer(conf)
 start = time.time()
 for i in range(140):
     p.produce("rotation", value=b"r-%03d" % i)
     p.poll(0)
     time.sleep(0.2)
-print(json.dumps({"left": p.flush(30), "seconds": time.time() - start}))
+print(json.dumps({"left": p.flush(30), "seconds": time.time() - start, "librdkafka": ck.libversion()[0]}))
 """
+
+    def python_rotation(self, python):
+        result = {}
+
         def produce(conf, env):
-            p = self.python_clients(script, conf, env=env, timeout=60)
+            p = self.python_clients(self.ROTATION, conf, python=python, env=env, timeout=60)
             self.assert_ok(p, "confluent-kafka through a rotation")
-            self.assertEqual(json.loads(p.stdout.strip().splitlines()[-1])["left"], 0)
+            result.update(json.loads(p.stdout.strip().splitlines()[-1]))
+            self.assertEqual(result["left"], 0)
             return 140
         keys = self.rotation(produce)
-        print("confluent-kafka: %d access keys, one principal, 140 messages" % len(keys))
+        return keys, result["librdkafka"]
 
+    def test_rotation_keeps_one_principal_confluent_kafka(self):
+        keys, version = self.python_rotation(PYTHON)
+        print("confluent-kafka on librdkafka %s: %d access keys, one principal, 140 messages"
+              % (version, len(keys)))
+
+    def test_rotation_keeps_one_principal_pypi_confluent_kafka(self):
+        keys, version = self.python_rotation(self.pypi_python())
+        print("confluent-kafka from PyPI, bundled librdkafka %s: %d access keys, one principal, "
+              "140 messages" % (version, len(keys)))
+
+    # --- one provider per distinct settings per process ----------------------------------
+
+    def assume_role_calls(self):
+        return [e for e in read_jsonl(self.sts_log) if e.get("action") == "AssumeRole"]
+
+    def test_twenty_clients_share_one_provider_across_rotations(self):
+        # 20 producers, one process, the same sasl.oauthbearer.config: one AssumeRole per
+        # rotation for all of them, not one per client.
+        clients, rounds, lifetime_s = 20, 140, 20  # lifetime_s: rotation()'s STS fake
+        run = {}
+
+        def produce(conf, env):
+            p = self.client(["many", str(clients), "rotation", str(rounds), "200"], conf, env=env,
+                            timeout=90)
+            self.assert_ok(p, "%d clients through a rotation" % clients)
+            self.assertIn("delivered %d failed 0" % (clients * rounds), p.stdout)
+            run.update(calls=len(self.assume_role_calls()), seconds=p.elapsed)
+            return clients * rounds
+        keys = self.rotation(produce)  # also: >= 2 AssumeRole calls, >= 2 access keys used
+        accepted = self.emulator_events("authenticated")
+        self.assertGreaterEqual(len(accepted), clients)
+        if BROKER != "kafka":  # Kafka's validator is not told the client.id
+            by_client = {}
+            for e in accepted:
+                by_client.setdefault(e.get("client_id"), []).append(e["access_key_id"])
+            self.assertEqual(sorted(by_client), ["many-%02d" % i for i in range(clients)])
+            # Every client began with the same credentials.
+            self.assertEqual(len({ks[0] for ks in by_client.values()}), 1, by_client)
+        # One provider refreshes between 1/2 and 2/3 of the credentials' lifetime after each
+        # fetch (RefreshPolicy), the first one possibly sooner: at most 2 + seconds / (lifetime
+        # / 2) calls while the clients ran. A provider per client makes 20 at the start alone.
+        self.assertLessEqual(run["calls"], 2 + int(run["seconds"] / (lifetime_s / 2)),
+                             "STS calls beyond one per rotation in %.1f s" % run["seconds"])
+        self.assertLess(run["calls"], clients, "each client fetched its own credentials")
+        print("%d clients for %.1f s: %d STS calls (one per rotation), %d access keys used"
+              % (clients, run["seconds"], run["calls"], len(keys)))
+
+    # --- a librdkafka linked into the program ---------------------------------------------
+
+    def test_static_librdkafka_without_symbols_fails_client_creation_saying_so(self):
+        if not CLIENT_STATIC or not os.path.exists(CLIENT_STATIC):
+            self.skipTest("no statically linked C client (MSKIAM_PLUGIN_CLIENT_STATIC)")
+        # Debian's librdkafka.a, whatever this build's librdkafka: run_cmd, not client().
+        p = self.run_cmd([CLIENT_STATIC, "new-fails"] + self.as_x(self.conf()))
+        self.assert_ok(p, "client creation must fail")
+        self.assertIn("result conf_set_failed plugin.library.paths", p.stdout)
+        self.assertIn("exports no rd_kafka_* functions: it is linked into the program statically",
+                      p.stdout)
+        self.assertEqual(self.emulator_events("connection_opened"), [])
+
+    def test_static_librdkafka_with_exported_symbols_drives_the_plugin(self):
+        if not CLIENT_STATIC_EXPORTED or not os.path.exists(CLIENT_STATIC_EXPORTED):
+            self.skipTest("no statically linked C client exporting librdkafka "
+                          "(MSKIAM_PLUGIN_CLIENT_STATIC_EXPORTED)")
+        p = self.run_cmd([CLIENT_STATIC_EXPORTED, "metadata"] + self.as_x(self.conf()))
+        self.assert_ok(p, "metadata")
+        self.assertEqual(self.principals(), [USER_ARN])
+        maps = subprocess.run(["ldd", CLIENT_STATIC_EXPORTED], capture_output=True, text=True).stdout
+        self.assertNotIn("librdkafka", maps)
 
 def main():
     """unittest's main; exit status 77 (CTest's SKIP_RETURN_CODE) when every test skipped. Where the
