@@ -128,11 +128,11 @@ std::string bind_host(const void* caller) {
     missing.push_back(#name);
   MSKIAM_HOST_FUNCTIONS(MSKIAM_HOST_RESOLVE)
 #undef MSKIAM_HOST_RESOLVE
+  // The cause within the 128 bytes of errstr confluent-kafka-go gives, the program after it.
   if (missing.size() == total)
-    return std::string("the librdkafka that loaded the plugin, in ") + path_of(where) +
-           ", exports no rd_kafka_* functions: it is linked into the program statically (as "
-           "confluent-kafka-go's bundled librdkafka is), and the plugin can only drive a "
-           "shared librdkafka (librdkafka.so.1)";
+    return std::string("librdkafka is linked in statically, its symbols hidden (as in "
+                       "confluent-kafka-go): use a shared librdkafka (program: ") +
+           path_of(where) + ")";
   if (!missing.empty()) {
     std::string names;
     for (const char* name : missing) names += (names.empty() ? "" : ", ") + std::string(name);
