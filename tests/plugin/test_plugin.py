@@ -4,7 +4,8 @@ confluent-kafka from PyPI with the librdkafka its wheel bundles (MSKIAM_PYPI_PYT
 scripts/pypi-confluent-kafka.sh), and a small C client (tests/plugin/plugin_client.c) linked with
 the librdkafka of this build (2.0.2, or 2.8.0 and 2.14.2 when the tree is built against
 scripts/build-librdkafka.sh's prefix), and statically with Debian's librdkafka.a, its symbols
-hidden (MSKIAM_PLUGIN_CLIENT_STATIC) or exported (MSKIAM_PLUGIN_CLIENT_STATIC_EXPORTED).
+hidden (MSKIAM_PLUGIN_CLIENT_STATIC) or exported (MSKIAM_PLUGIN_CLIENT_STATIC_EXPORTED); and
+confluent-kafka-go with its bundled static librdkafka (tests/plugin/go, built with MSKIAM_GO).
 With MSKIAM_PLUGIN_BROKER=kafka the broker is a real Apache Kafka with the MSK-like validator
 (tests/kafka/broker.py) instead; what it accepted is read from the validator's event log.
 
@@ -399,6 +400,36 @@ print(json.dumps(out))
 
     def test_pypi_bad_settings_fail_client_creation(self):
         self.python_bad_settings(self.pypi_python())
+
+    SECOND_LIBRDKAFKA = r"""
+import ctypes
+p = ck.Producer(conf)  # binds the plugin to the wheel's librdkafka
+p.list_topics(timeout=20)
+system = ctypes.CDLL("librdkafka.so.1")  # the system's, beside it (RTLD_LOCAL)
+system.rd_kafka_conf_new.restype = ctypes.c_void_p
+system.rd_kafka_conf_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                     ctypes.c_char_p, ctypes.c_size_t]
+system.rd_kafka_conf_destroy.argtypes = [ctypes.c_void_p]
+other = system.rd_kafka_conf_new()
+errstr = ctypes.create_string_buffer(512)
+res = system.rd_kafka_conf_set(other, b"plugin.library.paths", conf["plugin.library.paths"].encode(),
+                               errstr, len(errstr))
+system.rd_kafka_conf_destroy(other)
+with open("/proc/self/maps") as maps:
+    mapped = sorted({line.split()[-1] for line in maps if "librdkafka" in line})
+print(json.dumps({"res": res, "errstr": errstr.value.decode(), "mapped": mapped}))
+"""
+
+    def test_pypi_and_a_second_librdkafka_in_one_process_the_second_is_refused(self):
+        p = self.python_clients(self.SECOND_LIBRDKAFKA, self.conf(), python=self.pypi_python())
+        self.assert_ok(p, "two librdkafkas in one process")
+        result = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertEqual(len(result["mapped"]), 2, result["mapped"])
+        self.assertNotEqual(result["res"], 0)  # RD_KAFKA_CONF_OK is 0
+        self.assertIn("mskiam plugin: this process runs the plugin on the librdkafka of ", result["errstr"])
+        self.assertIn("confluent_kafka.libs/librdkafka", result["errstr"])
+        self.assertIn("a second librdkafka (", result["errstr"])
+        self.assertEqual(self.principals(), [USER_ARN])  # the first one still authenticated
 
     # --- the C client (this build's librdkafka) ---------------------------------------------
 
