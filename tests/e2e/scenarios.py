@@ -986,6 +986,11 @@ def run_scenarios(only):
     else:
         suite = unittest.TestLoader().loadTestsFromTestCase(Scenarios)
     log("broker: %s" % BROKER)
+    return run_suite(suite)
+
+
+def run_suite(suite):
+    """run_scenarios' exit status for any suite of Scenario cases (tests/chaos runs its own)."""
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     if not result.wasSuccessful():
         return 1
