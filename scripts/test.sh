@@ -71,8 +71,9 @@ build_and_test() {  # name compiler build-type min-tests "ctest args" [extra cma
 
 # The fewest tests each stage must run (skipped ones do not count; scripts/run-ctest.sh): the
 # numbers registered when they were set. Raise them with the tests; lower them only on purpose.
-# Counted on 2026-12-04 with everything merged: clang 276, 2.8.0 327, newest 52, compiled 336.
-readonly min_tests_clang_release=270 min_tests_rdkafka_2_8=320 min_tests_rdkafka_newest=48
+# Counted on 2026-12-04 with everything merged: clang 276, 2.8.0 327 (+8 chaos: 335), newest 52,
+# compiled 336.
+readonly min_tests_clang_release=270 min_tests_rdkafka_2_8=328 min_tests_rdkafka_newest=48
 readonly min_tests_compiled=317
 
 mkdir -p build
