@@ -35,7 +35,9 @@ struct App {
 };
 
 Options parse(int argc, char** argv) {
-  return example::parse_producer(argc, argv, "mskiam-c-producer", usage_text);
+  Options o = example::parse_producer(argc, argv, "mskiam-c-producer", usage_text);
+  if (!o.metrics_file.empty()) example::usage_error("--metrics-file: the C++ examples only");
+  return o;
 }
 
 std::atomic<bool> stop{false};

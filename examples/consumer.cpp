@@ -78,12 +78,13 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   try {
     // mskiam: a token provider over the credential source, for the cluster's region.
-    mskiam::TokenProvider<mskiam::AnySource> provider{
+    mskiam::TokenProvider<mskiam::AnySource, ExampleClock> provider{
         make_source(o.region, o.role_arn, o.session_name, o.sts_endpoint),
         example::token_options(o), example::provider_options(o)};
     mskiam::rdkafka::RefreshCallback<decltype(provider)> refresh{provider};
 
     example::LoggingEvents events;
+    example::MetricsFile metrics{o.metrics_file};
     Rebalance rebalance;
     std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
     std::string errstr;
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
     long consumed = 0;
     while (!stop && (o.count == 0 || consumed < o.count)) {
       std::unique_ptr<RdKafka::Message> m{consumer->consume(200)};
+      metrics.write(provider, "mskiam-consumer");
       if (m->err() == RdKafka::ERR_NO_ERROR) {
         ++consumed;
         std::cout << "consumed " << m->topic_name() << "/" << m->partition() << "@" << m->offset()

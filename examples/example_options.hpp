@@ -7,7 +7,10 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <stdexcept>
@@ -56,6 +59,14 @@ mskiam::AnySource make_source(const std::string& region, const std::string& role
 }
 }  // namespace
 #endif
+
+// The provider's clock: the system clock. The chaos suite compiles the examples with
+// MSKIAM_EXAMPLE_CLOCK naming a header whose ExampleClock it can step (tests/chaos).
+#if defined(MSKIAM_EXAMPLE_CLOCK)
+#include MSKIAM_EXAMPLE_CLOCK
+#else
+using ExampleClock = std::chrono::system_clock;
+#endif
 // -------------------------------------------------------------------------------------------------
 
 namespace example {
@@ -75,6 +86,9 @@ constexpr const char* common_usage = R"(  --bootstrap HOST:PORT[,...]  brokers (
                                client reconnect; reject: keep the old ones while they are valid
   --events[=stderr|log]        print credential events (stderr: `mskiam: ...` lines; log: in
                                librdkafka's log format)
+  --metrics-file PATH          write the provider's Prometheus metrics to PATH every second
+                               (through PATH.tmp and a rename, as node_exporter's textfile
+                               collector wants; C++ examples)
   --debug CONTEXTS             librdkafka debug contexts, e.g. security,broker
   --version                    print the mskiam and librdkafka versions
   -h, --help                   this text
@@ -87,6 +101,7 @@ struct CommonOptions {
   std::string security_protocol = "SASL_SSL", ca_location, debug;
   mskiam::PrincipalChange principal_change = mskiam::PrincipalChange::allow;
   std::string events;  // "", "stderr", "log"
+  std::string metrics_file;
 };
 
 inline const char* program = "example";
@@ -154,6 +169,8 @@ inline void parse(int argc, char** argv, const char* name, const std::string& us
       o.ca_location = value();
     } else if (arg == "--debug") {
       o.debug = value();
+    } else if (arg == "--metrics-file") {
+      o.metrics_file = value();
     } else if (arg == "--principal-change") {
       const std::string v = value();
       if (v == "allow")
@@ -215,6 +232,34 @@ inline mskiam::TokenOptions token_options(const CommonOptions& o) {
   t.region = o.region;
   return t;
 }
+
+// --metrics-file: the provider's metrics in the Prometheus text format, rewritten at most once a
+// second from the loop that polls the client, so that a scraper (or a test) sees them move.
+class MetricsFile {
+ public:
+  explicit MetricsFile(std::string path) : path_(std::move(path)) {}
+
+  template <class Provider>
+  void write(Provider& provider, const char* client) {
+    const auto now = std::chrono::steady_clock::now();
+    if (path_.empty() || now < next_) return;
+    next_ = now + std::chrono::seconds(1);
+    std::string text;
+    mskiam::write_prometheus(text, provider, {{"client", client}});
+    const std::string tmp = path_ + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << text;
+      if (!out) throw std::runtime_error("cannot write " + tmp);
+    }
+    if (std::rename(tmp.c_str(), path_.c_str()) != 0)
+      throw std::runtime_error("cannot rename " + tmp + " to " + path_);
+  }
+
+ private:
+  std::string path_;
+  std::chrono::steady_clock::time_point next_{};
+};
 
 // One librdkafka setting of a C++ client's configuration; throws naming it when refused.
 inline void set(RdKafka::Conf& conf, const std::string& name, const std::string& value) {

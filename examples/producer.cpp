@@ -5,8 +5,9 @@
 //
 // The three lines that matter are marked `mskiam:` below: a TokenProvider over a credential source,
 // attach() before the producer is created, start() after. Everything else is an ordinary producer.
-// It prints one line per acknowledged message and a summary; exit status 0 when every message
-// was acknowledged.
+// It prints one line per acknowledged message (`delivered <topic>/<partition>@<offset> <value>
+// latency_us=<since produce()> mono_ms=<CLOCK_MONOTONIC>`) and a summary; exit status 0 when
+// every message was acknowledged.
 #include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
@@ -48,8 +49,12 @@ class Deliveries : public RdKafka::DeliveryReportCb {
       std::cout << "failed " << value << " " << m.errstr() << std::endl;
     } else {
       ++acknowledged;
+      const auto mono_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
       std::cout << "delivered " << m.topic_name() << "/" << m.partition() << "@" << m.offset()
-                << " " << value << std::endl;
+                << " " << value << " latency_us=" << m.latency() << " mono_ms=" << mono_ms
+                << std::endl;
     }
   }
   long acknowledged = 0, failed = 0;  // only touched by the thread that polls
@@ -63,12 +68,13 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   try {
     // mskiam: a token provider over the credential source, for the cluster's region.
-    mskiam::TokenProvider<mskiam::AnySource> provider{
+    mskiam::TokenProvider<mskiam::AnySource, ExampleClock> provider{
         make_source(o.region, o.role_arn, o.session_name, o.sts_endpoint),
         example::token_options(o), example::provider_options(o)};
     mskiam::rdkafka::RefreshCallback<decltype(provider)> refresh{provider};
 
     example::LoggingEvents events;
+    example::MetricsFile metrics{o.metrics_file};
     Deliveries deliveries;
     std::unique_ptr<RdKafka::Conf> conf{RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL)};
     std::string errstr;
@@ -105,10 +111,14 @@ int main(int argc, char** argv) {
       const auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.interval_ms);
       do {
         producer->poll(static_cast<int>(std::min<long>(100, o.interval_ms)));
+        metrics.write(provider, "mskiam-producer");
       } while (!stop && std::chrono::steady_clock::now() < next);
     }
     // Wait for the last acknowledgements (librdkafka retries through reconnections).
-    for (int i = 0; i < 600 && producer->outq_len() > 0; ++i) producer->flush(100);
+    for (int i = 0; i < 600 && producer->outq_len() > 0; ++i) {
+      producer->flush(100);
+      metrics.write(provider, "mskiam-producer");
+    }
 
     const auto counters = provider.counters();
     std::cout << "summary produced=" << produced << " acknowledged=" << deliveries.acknowledged

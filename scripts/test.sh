@@ -11,14 +11,15 @@
 #   5. a real Apache Kafka broker (tests/kafka): jars from Maven Central, cached
 #   6. g++ Debug against librdkafka 2.8.0 built from Debian 13's source package: everything (the
 #      packaging consumers aside: stage 8 builds them), the
-#      end-to-end scenarios against the emulator and against Kafka, the official signers' tokens
+#      end-to-end scenarios against the emulator and against Kafka, the chaos experiments (their
+#      table printed), the official signers' tokens
 #      presented to Kafka, and the incident's own stacks (kafkajs, the Java client) beside mskiam's,
 #      printed
 #   7. g++ Debug against the newest librdkafka of Debian's source packages: the librdkafka-facing
 #      suites (end to end on Kafka, the plugin, the adapter's unit tests), and the plugin under
 #      confluent-kafka from PyPI on the librdkafka its wheel bundles (scripts/pypi-confluent-kafka.sh)
 #   8. g++ Debug against Debian 12's librdkafka 2.0.2, in the compiled mode (MSKIAM_COMPILED=ON:
-#      tests and examples link mskiam::compiled): everything but Kafka and the oracles
+#      tests and examples link mskiam::compiled): everything but Kafka, the oracles and chaos
 # Each stage that runs CTest fails when it ran fewer tests than it promises (scripts/run-ctest.sh),
 # and then sweeps its build tree for every secret its tests issued (tests/secret_sweep.py).
 # Each stage prints how long it took; before the last one, a list of them all.
@@ -73,14 +74,14 @@ build_and_test() {  # name compiler build-type min-tests "ctest args" [extra cma
 # numbers registered when they were set. Raise them with the tests; lower them only on purpose.
 # Counted on 2026-12-04 with everything merged: clang 276, 2.8.0 327, newest 52, compiled 336;
 # then the plugin's 20 clients sharing a provider, its static librdkafka and confluent-kafka-go
-# cases (2.8.0 +5, compiled +4), the shared providers' unit test (+1 each) and its PyPI
-# confluent-kafka cases (newest +12 with those).
-readonly min_tests_clang_release=270 min_tests_rdkafka_2_8=326 min_tests_rdkafka_newest=60
+# cases (2.8.0 +5, compiled +4), the shared providers' unit test (+1 each), its PyPI
+# confluent-kafka cases (newest +12 with those) and the chaos suite (2.8.0 +8).
+readonly min_tests_clang_release=270 min_tests_rdkafka_2_8=334 min_tests_rdkafka_newest=60
 readonly min_tests_compiled=322
 
 mkdir -p build
 if [ "${MSKIAM_QUICK:-0}" = 1 ]; then
-  build_and_test gcc-debug g++ Debug "$min_tests_compiled" "-LE kafka|oracles" -DMSKIAM_COMPILED=ON
+  build_and_test gcc-debug g++ Debug "$min_tests_compiled" "-LE kafka|oracles|chaos" -DMSKIAM_COMPILED=ON
   print_durations
   exit 0
 fi
@@ -108,9 +109,13 @@ stage "a real Apache Kafka broker: Java, jars from Maven Central (cached), the v
 
 stage "librdkafka 2.8.0 from Debian 13's source package"
 rdkafka_prefix=$(bash scripts/build-librdkafka.sh | tail -1)
+rm -f build/gcc-debug-rdkafka-2.8/tests/chaos/outcomes.jsonl  # the chaos table of this run only
 MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconfig" \
   build_and_test gcc-debug-rdkafka-2.8 g++ Debug "$min_tests_rdkafka_2_8" "-E ^oracles\.differential$|^packaging\." \
   -DCMAKE_BUILD_RPATH="$rdkafka_prefix/lib" -DCMAKE_PREFIX_PATH="$rdkafka_prefix"
+echo "the chaos experiments of this run (docs/chaos.md):"
+/usr/bin/python3 tests/chaos/chaos.py --outcomes build/gcc-debug-rdkafka-2.8/tests/chaos/outcomes.jsonl \
+  --table /dev/stdout
 
 stage "the incident's own stacks beside mskiam, against the real Kafka broker (figures, never asserted)"
 # kafkajs + the official JS signer, kafka-clients + aws-msk-iam-auth, and mskiam's examples, through
@@ -133,4 +138,4 @@ MSKIAM_EXPECT_RDKAFKA_VERSION=$newest_rdkafka PKG_CONFIG_PATH="$newest_prefix/li
 # Last, so that CI reads this run's summary: everything with g++ and Debian's librdkafka 2.0.2,
 # and the compiled mode. The real broker ran with 2.8.0 and the newest librdkafka above.
 print_durations
-build_and_test gcc-debug g++ Debug "$min_tests_compiled" "-LE kafka|oracles" -DMSKIAM_COMPILED=ON
+build_and_test gcc-debug g++ Debug "$min_tests_compiled" "-LE kafka|oracles|chaos" -DMSKIAM_COMPILED=ON

@@ -33,6 +33,8 @@ FIXED_SECRETS = {
     "e2e-static-secret-not-real": "tests/e2e/scenarios.py",
     "check-base-secret-value": "tests/cli/test_mskiam_token.py",
     "web-identity-token-value": "tests/cli/test_mskiam_token.py",
+    "eyJ.chaos-first-web-identity-token": "tests/chaos/chaos.py",
+    "eyJ.chaos-rotated-web-identity-token": "tests/chaos/chaos.py",
 }
 
 

@@ -136,9 +136,9 @@ class Process:
         return None
 
     def values(self, verb):
-        """Message values from `delivered ... value` / `consumed ... value` lines."""
+        """Message values from `delivered ... value [latency_us=...]` / `consumed ... value` lines."""
         return [line.split()[2] for line in self.stdout().splitlines()
-                if line.startswith(verb + " ") and len(line.split()) == 3]
+                if line.startswith(verb + " ") and len(line.split()) >= 3]
 
 
 def read_jsonl(path, kind=None):
@@ -396,13 +396,13 @@ class Scenario(unittest.TestCase):
         self.broker = (KafkaBroker if BROKER == "kafka" else Emulator)(self, tls_args)
         self.bootstrap = self.broker.bootstrap
 
-    def start_fakes(self, lifetime_s):
+    def start_fakes(self, lifetime_s, extra_args=()):
         """The AWS fakes (tests/fakes), registering what they issue in the emulator's registry."""
         port_file = os.path.join(self.dir, "fakes.port")
         self.fakes = self.spawn("fakes", [
             PYTHON, FAKES, "--port", "0", "--port-file", port_file, "--registry", self.registry,
             "--log", os.path.join(self.dir, "fakes.jsonl"), "--credential-lifetime-s",
-            str(lifetime_s)])
+            str(lifetime_s)] + list(extra_args))
         deadline = time.time() + 15
         while not os.path.exists(port_file):
             if time.time() > deadline or self.fakes.proc.poll() is not None:
@@ -986,6 +986,11 @@ def run_scenarios(only):
     else:
         suite = unittest.TestLoader().loadTestsFromTestCase(Scenarios)
     log("broker: %s" % BROKER)
+    return run_suite(suite)
+
+
+def run_suite(suite):
+    """run_scenarios' exit status for any suite of Scenario cases (tests/chaos runs its own)."""
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     if not result.wasSuccessful():
         return 1

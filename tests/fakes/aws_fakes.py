@@ -1055,7 +1055,7 @@ def parse_base_credentials(spec):
 
 
 def make_server(registry, log=None, port=0, config=None, base_credentials=(), credential_lifetime_s=None,
-                expected_web_identity_token_file=None):
+                expected_web_identity_token_file=None, host="127.0.0.1"):
     """Builds the server (not started). For in-process use: threading.Thread(target=srv.serve_forever)."""
     cfg = copy.deepcopy(config or {})
     ctl = {}
@@ -1071,7 +1071,7 @@ def make_server(registry, log=None, port=0, config=None, base_credentials=(), cr
             os.path.abspath(expected_web_identity_token_file)
     state = State(registry, log, ctl, list(base_credentials))
     handler = type("BoundHandler", (Handler,), {"state": state})
-    srv = Server(("127.0.0.1", port), handler)
+    srv = Server((host, port), handler)
     srv.state = state
     return srv
 
@@ -1079,6 +1079,8 @@ def make_server(registry, log=None, port=0, config=None, base_credentials=(), cr
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (the chaos suite: 0.0.0.0 inside its network namespace)")
     p.add_argument("--port-file", help="the bound port is written here (atomically) once listening")
     p.add_argument("--registry", required=True, help="credential registry JSON (merged, written atomically)")
     p.add_argument("--log", help="request log, JSON lines (appended)")
@@ -1095,7 +1097,7 @@ def main(argv=None):
         with open(args.config, encoding="utf-8") as f:
             config = json.load(f)
     srv = make_server(args.registry, args.log, args.port, config, args.base_credentials,
-                      args.credential_lifetime_s, args.expected_web_identity_token_file)
+                      args.credential_lifetime_s, args.expected_web_identity_token_file, args.host)
     port = srv.server_address[1]
 
     def on_term(signum, frame):
@@ -1110,7 +1112,7 @@ def main(argv=None):
         with open(tmp, "w") as f:
             f.write("%d\n" % port)
         os.replace(tmp, args.port_file)
-    sys.stderr.write("aws_fakes listening on 127.0.0.1:%d\n" % port)
+    sys.stderr.write("aws_fakes listening on %s:%d\n" % (args.host, port))
     sys.stderr.flush()
     parent = os.getppid()
     while not srv.state.stop.wait(0.25):

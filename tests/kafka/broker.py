@@ -300,11 +300,26 @@ class KafkaBroker:
                              "--cluster-id=" + new_cluster_id(), "-c", properties, stdout=out, stderr=subprocess.STDOUT)
             if fmt.wait() != 0:
                 raise RuntimeError("kafka-storage format failed: see %s" % out.name)
+        self.port = sasl_port
+        return self._launch(classpath, properties, deadline)
+
+    def restart(self, timeout_s=60):
+        """A rolling restart of this one broker: Kafka's clean shutdown, then Kafka again on the same
+        ports and log directories (what was acknowledged stays). Clients see their connections close,
+        then reconnect and authenticate afresh."""
+        self.stop()
+        started = time.monotonic()
+        properties = os.path.join(self.work_dir, "server.properties")
+        if not self._launch(prepare(), properties, started + timeout_s):
+            raise RuntimeError("the Kafka broker did not start again; see %s:\n%s" % (self.log_path, self.log_tail()))
+        progress("broker restarted on %s in %.1f s" % (self.bootstrap, time.monotonic() - started))
+        self._event("broker_restarted", port=self.port, startup_ms=int((time.monotonic() - started) * 1000))
+
+    def _launch(self, classpath, properties, deadline):
         self._log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         self.stdout = open(os.path.join(self.work_dir, "broker.stdout"), "a")
         self.proc = self._java(classpath, "kafka.Kafka", properties, stdout=self.stdout,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.port = sasl_port
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self.proc = None
@@ -458,9 +473,10 @@ def main(argv=None):
     if work_dir is None:
         work_dir = (os.path.join(os.path.dirname(os.path.abspath(args.port_file)), "kafka-broker")
                     if args.port_file else tempfile.mkdtemp(prefix="kafka-broker-"))
-    done = threading.Event()
+    done, restart = threading.Event(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGHUP, lambda *_: restart.set())  # broker.restart(): the chaos suite's
     broker = KafkaBroker(work_dir, args.registry, args.region, host=args.host,
                          session_lifetime_ms=args.session_lifetime_ms, max_skew_s=args.max_skew_s,
                          tls_cert=args.tls_cert, tls_key=args.tls_key, events=args.events, metrics=args.metrics,
@@ -470,7 +486,10 @@ def main(argv=None):
         broker.start()
         print("kafka-broker listening on %s (%s, region %s), started in %.1f s"
               % (broker.bootstrap, broker.listener, args.region, broker.startup_s), flush=True)
-        while not done.wait(0.5):
+        while not done.wait(0.1):
+            if restart.is_set():
+                restart.clear()
+                broker.restart()
             if broker.proc is None or broker.proc.poll() is not None:
                 progress("the broker exited on its own:\n" + broker.log_tail())
                 return 1
