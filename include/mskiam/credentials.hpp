@@ -63,8 +63,6 @@ struct Credentials {
   std::optional<std::chrono::system_clock::time_point> expiration;
   std::string principal;  // IAM ARN when known (STS responses), else empty
   std::string source;     // the source that produced them: `environment`, `web_identity`...
-
-  bool expires() const noexcept { return expiration.has_value(); }
 };
 
 // Prints what an operator may see: never the secret key or the session token.

@@ -436,17 +436,6 @@ void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
 
 MSKIAM_END_NAMESPACE
 
-// In the compiled mode, TokenProvider over each of the library's own sources is compiled once, in
-// src/mskiam.cpp: every source header names its provider with MSKIAM_EXTERN_PROVIDER, so that a
-// file using it compiles none of the provider's code. (A provider over a source of your own is
-// compiled in the files that use it, as in the header-only mode.)
-#if defined(MSKIAM_COMPILED_LIB)
-#define MSKIAM_EXTERN_PROVIDER(Source) \
-  MSKIAM_BEGIN_NAMESPACE extern template class TokenProvider<Source>; MSKIAM_END_NAMESPACE
-#else
-#define MSKIAM_EXTERN_PROVIDER(Source)
-#endif
-
 #if MSKIAM_DEFINITIONS
 #include <cmath>
 

@@ -55,10 +55,6 @@ inline std::int64_t to_unix_seconds(SysTime t) noexcept {
   return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-inline std::int64_t to_unix_millis(SysTime t) noexcept {
-  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 inline SysTime from_unix_seconds(std::int64_t s) noexcept {
   return SysTime(std::chrono::duration_cast<SysTime::duration>(std::chrono::seconds(s)));
 }

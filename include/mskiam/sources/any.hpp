@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "mskiam/credentials.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -47,5 +46,3 @@ class AnySource {
 };
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(AnySource)

@@ -25,7 +25,6 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -74,8 +73,6 @@ class ContainerCredentials {
 };
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(ContainerCredentials)
 
 #if MSKIAM_DEFINITIONS
 #include <arpa/inet.h>

@@ -36,7 +36,6 @@
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/policy.hpp"
-#include "mskiam/provider.hpp"
 #include "mskiam/sources/any.hpp"
 #include "mskiam/sources/profile.hpp"
 #include "mskiam/sources/web_identity.hpp"
@@ -97,8 +96,6 @@ class DefaultChain {
 };
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(DefaultChain)
 
 #if MSKIAM_DEFINITIONS
 #include <iterator>

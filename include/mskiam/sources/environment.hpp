@@ -6,7 +6,6 @@
 
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -26,8 +25,6 @@ class EnvironmentCredentials {
 };
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(EnvironmentCredentials)
 
 #if MSKIAM_DEFINITIONS
 #include <string>

@@ -33,7 +33,6 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -100,8 +99,6 @@ class InstanceMetadata {
 };
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(InstanceMetadata)
 
 #if MSKIAM_DEFINITIONS
 #include <algorithm>

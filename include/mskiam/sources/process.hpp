@@ -34,7 +34,6 @@
 
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -52,8 +51,8 @@ class ProcessCredentials {
 
   struct Options {
     std::string command;  // the credential_process line; split as described above
-    std::chrono::milliseconds timeout{std::chrono::seconds(30)};
-    std::size_t max_output = 64 * 1024;  // bytes of stdout
+    std::chrono::milliseconds timeout = process_default_timeout;
+    std::size_t max_output = process_default_max_output;  // bytes of stdout
   };
 
   // Splits the command line here, so that a malformed one fails when the source is built.
@@ -75,8 +74,6 @@ MSKIAM_INLINE std::vector<std::string> split_command_line(std::string_view line,
 }  // namespace detail
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(ProcessCredentials)
 
 #if MSKIAM_DEFINITIONS
 #include <fcntl.h>

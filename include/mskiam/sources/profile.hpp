@@ -22,7 +22,6 @@
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/policy.hpp"
-#include "mskiam/provider.hpp"
 #include "mskiam/sources/any.hpp"
 #include "mskiam/sts.hpp"
 
@@ -80,8 +79,6 @@ class ProfileCredentials {
 };
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(ProfileCredentials)
 
 #if MSKIAM_DEFINITIONS
 #include <utility>

@@ -4,7 +4,6 @@
 #include <string_view>
 
 #include "mskiam/credentials.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -20,8 +19,6 @@ class StaticCredentials {
 };
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(StaticCredentials)
 
 #if MSKIAM_DEFINITIONS
 #include <utility>

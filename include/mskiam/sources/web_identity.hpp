@@ -16,7 +16,6 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
-#include "mskiam/provider.hpp"
 #include "mskiam/sts.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -67,8 +66,6 @@ class WebIdentity {
 };
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(WebIdentity)
 
 #if MSKIAM_DEFINITIONS
 #include <cerrno>
