@@ -84,9 +84,10 @@ MSKIAM_END_NAMESPACE
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <thread>
+
+#include "mskiam/detail/text.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -135,9 +136,7 @@ MSKIAM_INLINE std::size_t curl_write_header(char* data, std::size_t size, std::s
   std::string_view line(data, n);
   const std::size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
-    std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string name = detail::ascii_lower(line.substr(0, colon));
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))

@@ -3,35 +3,17 @@
 #pragma once
 
 #include <chrono>
-#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "mskiam/error.hpp"
+#include "mskiam/validation.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
 inline constexpr std::string_view role_session_name_env = "AWS_ROLE_SESSION_NAME";
 inline constexpr std::string_view default_session_prefix = "mskiam-";
-inline constexpr std::size_t min_session_name = 2;
-inline constexpr std::size_t max_session_name = 64;
-
-namespace detail {
-
-constexpr bool is_session_name_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-';
-}
-
-// The value of an environment variable, unless it is unset or empty.
-std::optional<std::string> getenv_nonempty(std::string_view name);
-
-}  // namespace detail
-
-// Throws mskiam::Error (invalid_argument) unless `name` is 2-64 characters of [\w+=,.@-], the rule
-// STS applies to RoleSessionName; checked before any call is made.
-void validate_session_name(std::string_view name, std::string_view source);
 
 // `mskiam-<host name>` with every character STS refuses replaced by `-`, cut to 64 characters.
 std::string default_session_name();
@@ -99,24 +81,7 @@ MSKIAM_END_NAMESPACE
 #if MSKIAM_DEFINITIONS
 #include <unistd.h>
 
-#include <cstdlib>
-
 MSKIAM_BEGIN_NAMESPACE
-
-MSKIAM_INLINE std::optional<std::string> detail::getenv_nonempty(std::string_view name) {
-  const char* value = std::getenv(std::string(name).c_str());
-  if (value == nullptr || *value == '\0') return std::nullopt;
-  return std::string(value);
-}
-
-MSKIAM_INLINE void validate_session_name(std::string_view name, std::string_view source) {
-  bool ok = name.size() >= min_session_name && name.size() <= max_session_name;
-  for (char c : name) ok = ok && detail::is_session_name_char(c);
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "role session name \"" + std::string(name) +
-                    "\" is invalid: it must be 2 to 64 characters of letters, digits and +=,.@_-");
-}
 
 MSKIAM_INLINE std::string default_session_name() {
   char host[256] = {};

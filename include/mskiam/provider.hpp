@@ -445,9 +445,9 @@ MSKIAM_BEGIN_NAMESPACE
 namespace detail {
 
 MSKIAM_INLINE void validate_token_options(const TokenOptions& options) {
-  validate_region(options.region, token_source);
-  validate_lifetime(options.lifetime);
-  if (!options.host.empty()) validate_host(options.host);
+  validate_region(options.region, token_source, "TokenOptions::region");
+  validate_token_lifetime(options.lifetime, token_source);
+  if (!options.host.empty()) validate_host(options.host, token_source);
 }
 
 MSKIAM_INLINE void check_fetched(const Credentials& credentials,

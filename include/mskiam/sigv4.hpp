@@ -145,6 +145,7 @@ MSKIAM_END_NAMESPACE
 
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/detail/time.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -342,8 +343,7 @@ MSKIAM_INLINE std::string payload_hash(std::string_view body) {
 MSKIAM_INLINE CanonicalHeaders
 canonical_headers(std::vector<std::pair<std::string, std::string>> headers) {
   for (auto& [name, value] : headers) {
-    for (char& c : name)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    name = detail::ascii_lower(name);
     std::string clean;
     clean.reserve(value.size());
     for (char c : value) {

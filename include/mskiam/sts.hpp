@@ -18,6 +18,7 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
+#include "mskiam/validation.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -25,22 +26,9 @@ inline constexpr std::string_view sts_source = "sts";
 inline constexpr std::string_view sts_service = "sts";
 inline constexpr std::string_view sts_api_version = "2011-06-15";
 inline constexpr std::string_view sts_content_type = "application/x-www-form-urlencoded; charset=utf-8";
-inline constexpr std::string_view region_env = "AWS_REGION";
-inline constexpr std::string_view default_region_env = "AWS_DEFAULT_REGION";
 inline constexpr std::string_view default_sts_region = "us-east-1";
 // STS answers are about 2 KiB; anything far larger is not STS.
 inline constexpr std::size_t sts_max_response_bytes = 64 * 1024;
-// DurationSeconds bounds of both operations; role chaining (AssumeRole signed with credentials
-// that are themselves an assumed role) is capped at one hour by STS.
-inline constexpr std::chrono::seconds sts_min_duration{900};
-inline constexpr std::chrono::seconds sts_max_duration{43200};
-inline constexpr std::chrono::seconds sts_max_chained_duration{3600};
-inline constexpr std::size_t max_role_arn = 2048;
-inline constexpr std::size_t min_role_arn = 20;
-inline constexpr std::size_t min_external_id = 2;
-inline constexpr std::size_t max_external_id = 1224;
-inline constexpr std::size_t min_web_identity_token = 4;
-inline constexpr std::size_t max_web_identity_token = 20000;
 
 struct StsOptions {
   std::string region;    // empty: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
@@ -64,18 +52,13 @@ struct WebIdentityRequest {
 
 // `https://sts.<region>.<partition suffix>` (`.amazonaws.com.cn` for cn-*), or
 // `https://sts-fips.<region>.<suffix>` with `fips`; GovCloud's regular endpoints are FIPS
-// already. `aws-global` is `https://sts.amazonaws.com`. Throws invalid_argument on a malformed
-// region.
+// already. `aws-global` is `https://sts.amazonaws.com`. Throws invalid_argument on a region that
+// is neither a region id (validate_region) nor `aws-global`.
 std::string sts_endpoint(std::string_view region, bool fips);
 
-// The region STS calls go to: `configured` if not empty, else AWS_REGION, AWS_DEFAULT_REGION,
-// else us-east-1.
+// The region STS calls go to: `configured` if not empty, else AWS_REGION, AWS_DEFAULT_REGION
+// (region_from_environment), else us-east-1.
 std::string resolve_sts_region(std::string_view configured);
-
-// Checks made before any call; each throws Error(invalid_argument, source, ...).
-void validate_role_arn(std::string_view arn, std::string_view source);
-void validate_duration(std::chrono::seconds duration, std::string_view source);
-void validate_external_id(std::string_view external_id, std::string_view source);
 
 // Retries (StsOptions::retry) only what may pass: throttling codes, IDPCommunicationError,
 // 5xx answers, timeouts and transport errors. Never AccessDenied, ValidationError,
@@ -128,6 +111,7 @@ MSKIAM_END_NAMESPACE
 
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/detail/time.hpp"
 #include "mskiam/detail/xml.hpp"
 #include "mskiam/policy.hpp"
@@ -138,23 +122,6 @@ MSKIAM_BEGIN_NAMESPACE
 namespace detail {
 
 MSKIAM_INLINE WipeOnExit::~WipeOnExit() { cleanse(text); }
-
-MSKIAM_INLINE bool is_region_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
-
-MSKIAM_INLINE void validate_sts_region(std::string_view region) {
-  bool ok = !region.empty() && region.size() <= 64 && region.front() != '-' && region.back() != '-';
-  for (char c : region) ok = ok && is_region_char(c);
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
-                "region \"" + std::string(region) +
-                    "\" is malformed: expected lower-case letters, digits and hyphens such as \"us-east-1\"");
-}
-
-MSKIAM_INLINE bool starts_with(std::string_view s, std::string_view prefix) noexcept {
-  return s.substr(0, prefix.size()) == prefix;
-}
 
 // The DNS suffix of the region's partition (botocore data/partitions.json); `aws` otherwise.
 MSKIAM_INLINE std::string_view sts_dns_suffix(std::string_view region) noexcept {
@@ -178,14 +145,6 @@ MSKIAM_INLINE bool sts_retryable_code(std::string_view code) noexcept {
   for (std::string_view c : codes)
     if (c == code) return true;
   return false;
-}
-
-// A service message as it may appear in ours: printable, bounded.
-MSKIAM_INLINE std::string printable(std::string_view text, std::size_t max = 512) {
-  std::string out;
-  for (char c : text.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-  if (text.size() > max) out += "...";
-  return out;
 }
 
 // The same for a request: its body (a web identity token) and headers (a session token).
@@ -289,9 +248,15 @@ MSKIAM_INLINE void split_endpoint(std::string_view url, std::string& base, std::
 
 }  // namespace detail
 
+namespace detail {
+MSKIAM_INLINE void validate_sts_region(std::string_view region) {
+  if (region != sts_global_region) validate_region(region, sts_source);
+}
+}  // namespace detail
+
 MSKIAM_INLINE std::string sts_endpoint(std::string_view region, bool fips) {
   detail::validate_sts_region(region);
-  if (region == "aws-global" && !fips) return "https://sts.amazonaws.com";
+  if (region == sts_global_region && !fips) return "https://sts.amazonaws.com";
   const bool gov = detail::starts_with(region, "us-gov-");
   std::string url = fips && !gov ? "https://sts-fips." : "https://sts.";
   url.append(region).append(".").append(detail::sts_dns_suffix(region));
@@ -300,63 +265,14 @@ MSKIAM_INLINE std::string sts_endpoint(std::string_view region, bool fips) {
 
 MSKIAM_INLINE std::string resolve_sts_region(std::string_view configured) {
   if (!configured.empty()) return std::string(configured);
-  if (auto r = detail::getenv_nonempty(region_env)) return *r;
-  if (auto r = detail::getenv_nonempty(default_region_env)) return *r;
+  if (auto setting = region_from_environment(sts_source)) return std::move(setting->region);
   return std::string(default_sts_region);
-}
-
-// `arn:<partition>:iam::<12-digit account>:role/<path/name>`, 20-2048 characters.
-MSKIAM_INLINE void validate_role_arn(std::string_view arn, std::string_view source) {
-  auto fail = [&](const std::string& why) {
-    return Error(ErrorKind::invalid_argument, std::string(source),
-                 "role ARN \"" + detail::printable(arn, 256) + "\" is invalid: " + why);
-  };
-  if (arn.empty())
-    throw Error(ErrorKind::invalid_argument, std::string(source), "role ARN is empty");
-  if (arn.size() < min_role_arn || arn.size() > max_role_arn)
-    throw fail("it must be 20 to 2048 characters");
-  for (char c : arn)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) throw fail("it contains a space or control character");
-  // arn : partition : service : region : account : resource
-  std::string_view fields[6];
-  std::string_view rest = arn;
-  for (int i = 0; i < 5; ++i) {
-    const std::size_t colon = rest.find(':');
-    if (colon == std::string_view::npos) throw fail("expected arn:<partition>:iam::<account id>:role/<name>");
-    fields[i] = rest.substr(0, colon);
-    rest.remove_prefix(colon + 1);
-  }
-  fields[5] = rest;
-  bool account_ok = fields[4].size() == 12;
-  for (char c : fields[4]) account_ok = account_ok && c >= '0' && c <= '9';
-  if (fields[0] != "arn" || fields[1].empty() || fields[2] != "iam" || !fields[3].empty() ||
-      !account_ok || !detail::starts_with(fields[5], "role/") || fields[5].size() <= 5 ||
-      fields[5].back() == '/')
-    throw fail("expected arn:<partition>:iam::<12-digit account id>:role/<name>");
-}
-
-MSKIAM_INLINE void validate_duration(std::chrono::seconds duration, std::string_view source) {
-  if (duration < sts_min_duration || duration > sts_max_duration)
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "session duration " + std::to_string(duration.count()) +
-                    " s is out of range: STS accepts 900 to 43200 seconds");
-}
-
-// The value is not printed: some treat the external id as a shared secret.
-MSKIAM_INLINE void validate_external_id(std::string_view external_id, std::string_view source) {
-  bool ok = external_id.size() >= min_external_id && external_id.size() <= max_external_id;
-  for (char c : external_id)
-    ok = ok && (detail::is_session_name_char(c) || c == ':' || c == '/');
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "external id is invalid: it must be 2 to 1224 characters of letters, digits and "
-                "+=,.@:/_-");
 }
 
 MSKIAM_INLINE StsClient::StsClient(StsOptions options) : options_(std::move(options)) {
   region_ = resolve_sts_region(options_.region);
   detail::validate_sts_region(region_);
-  signing_region_ = region_ == "aws-global" ? std::string(default_sts_region) : region_;
+  signing_region_ = region_ == sts_global_region ? std::string(default_sts_region) : region_;
   if (!options_.endpoint.empty() && options_.fips)
     throw Error(ErrorKind::invalid_argument, std::string(sts_source),
                 "an STS endpoint override cannot be combined with fips: put the FIPS endpoint in "

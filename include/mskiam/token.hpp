@@ -11,13 +11,13 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/sigv4.hpp"
+#include "mskiam/validation.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
 inline constexpr std::string_view token_source = "token";
 inline constexpr std::string_view msk_signing_service = "kafka-cluster";
 inline constexpr std::string_view msk_action = "kafka-cluster:Connect";
-inline constexpr std::chrono::seconds max_token_lifetime{900};
 inline constexpr std::string_view default_user_agent = "mskiam-cpp/" MSKIAM_VERSION_STRING;
 
 struct TokenOptions {
@@ -40,20 +40,6 @@ struct AuthToken {
 // `kafka.<region>.amazonaws.com`, in every partition, China's included: what all the official
 // signers sign (docs/comparison.md). `TokenOptions::host` signs another host.
 std::string msk_host(std::string_view region);
-
-// A region id is lower-case letters, digits and inner hyphens: `us-east-1`, `eu-isoe-west-1`.
-void validate_region(std::string_view region, std::string_view source);
-
-namespace detail {
-
-// Throws mskiam::Error (source `token`, invalid_argument) unless `host` looks like a host name
-// (letters, digits, `-`, `.`, `:`; at most 253 characters).
-void validate_host(std::string_view host);
-
-// Throws mskiam::Error (source `token`, invalid_argument) unless `lifetime` is 1..900 s.
-void validate_lifetime(std::chrono::seconds lifetime);
-
-}  // namespace detail
 
 // Signs a token at `now`. X-Amz-Expires is the whole number of seconds of
 // min(options.lifetime, expiration - signing second), so the token never outlives its credentials,
@@ -95,22 +81,6 @@ MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
 
-MSKIAM_INLINE void validate_host(std::string_view host) {
-  bool ok = !host.empty() && host.size() <= 253;
-  for (char c : host)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '.' || c == ':');
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(token_source),
-                "host \"" + std::string(host) + "\" is not a host name");
-}
-
-MSKIAM_INLINE void validate_lifetime(std::chrono::seconds lifetime) {
-  if (lifetime < std::chrono::seconds(1) || lifetime > max_token_lifetime)
-    throw Error(ErrorKind::invalid_argument, std::string(token_source),
-                "token lifetime " + std::to_string(lifetime.count()) + " s is outside 1..900 s");
-}
-
 // Appends `name=value` to a query, after an `&` unless it is empty; only the value is encoded.
 MSKIAM_INLINE void append_param(std::string& query, std::string_view name, std::string_view value) {
   if (!query.empty()) query += '&';
@@ -125,20 +95,6 @@ MSKIAM_INLINE std::string msk_host(std::string_view region) {
   std::string host = "kafka.";
   host.append(region).append(".amazonaws.com");
   return host;
-}
-
-MSKIAM_INLINE void validate_region(std::string_view region, std::string_view source) {
-  if (region.empty())
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "region is empty; set TokenOptions::region (for example \"us-east-1\")");
-  bool ok = region.size() <= 64 && region.front() != '-' && region.back() != '-';
-  for (char c : region)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "region \"" + std::string(region) +
-                    "\" is malformed: expected lower-case letters, digits and hyphens such as "
-                    "\"us-east-1\"");
 }
 
 namespace detail {
@@ -227,8 +183,8 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   detail::PresignMemo& memo = cache ? cache->presign_memo() : own_memo.emplace();
   const bool memo_matches = detail::presign_memo_matches(memo, credentials, options, date);
 
-  if (!memo_matches) validate_region(options.region, token_source);
-  detail::validate_lifetime(options.lifetime);
+  if (!memo_matches) validate_region(options.region, token_source, "TokenOptions::region");
+  validate_token_lifetime(options.lifetime, token_source);
 
   seconds lifetime = options.lifetime;
   if (credentials.expiration) {
@@ -247,7 +203,7 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
 
   if (!memo_matches) {
     const std::string host = options.host.empty() ? msk_host(options.region) : options.host;
-    detail::validate_host(host);
+    validate_host(host, token_source);
     detail::build_presign_memo(memo, credentials, options, date, host, cache != nullptr);
   }
 

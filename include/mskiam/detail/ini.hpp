@@ -33,6 +33,7 @@
 #include <system_error>
 #include <utility>
 
+#include "mskiam/detail/text.hpp"
 #include "mskiam/error.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -122,13 +123,6 @@ inline std::string_view ini_trim(std::string_view s) noexcept {
   while (!s.empty() && (ini_is_space(s.front()) || s.front() == '\r')) s.remove_prefix(1);
   while (!s.empty() && (ini_is_space(s.back()) || s.back() == '\r')) s.remove_suffix(1);
   return s;
-}
-
-inline std::string ini_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
 }
 
 // Cuts a comment that starts with `#` or `;` after whitespace (JS parseIni: /(^|\s)[;#]/).
@@ -246,7 +240,7 @@ inline IniFile parse_ini(std::string_view text, IniFlavor flavor, std::string pa
     if (key.empty()) ini_fail(file.path, line_no, "property without a name before =");
     if (!in_section) ini_fail(file.path, line_no, "property before any [section] header");
     last_indent = indent;
-    last_key = ini_lower(key);
+    last_key = ascii_lower(key);
     if (value.empty()) {
       last = Last::subsection;  // `s3 =` opens indented sub-properties; no value of its own
       continue;

@@ -27,26 +27,14 @@
 #include <vector>
 
 #include "mskiam/credentials.hpp"
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/ini.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
+#include "mskiam/sources/profile.hpp"
+#include "mskiam/validation.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
-
-inline constexpr std::string_view profile_env = "AWS_PROFILE";
-inline constexpr std::string_view default_profile_env = "AWS_DEFAULT_PROFILE";
-inline constexpr std::string_view config_file_env = "AWS_CONFIG_FILE";
-inline constexpr std::string_view shared_credentials_file_env = "AWS_SHARED_CREDENTIALS_FILE";
-inline constexpr std::string_view default_profile_name = "default";
-inline constexpr std::string_view default_config_path = "~/.aws/config";
-inline constexpr std::string_view default_credentials_path = "~/.aws/credentials";
-// STS accepts 900-43200 s (credentials.md §3.5); checked here so a typo fails with the profile's
-// name.
-inline constexpr long min_duration_seconds = 900;
-inline constexpr long max_duration_seconds = 43200;
-// Real role chains are two or three hops; a cap keeps a pathological file from building a
-// source nested thousands deep.
-inline constexpr std::size_t max_profile_chain = 32;
 
 namespace detail {
 
@@ -165,11 +153,12 @@ inline std::chrono::seconds parse_duration_seconds(const std::string& profile,
     if (c < '0' || c > '9') ok = false;
     if (ok) value = value * 10 + (c - '0');
   }
-  if (!ok || value < min_duration_seconds || value > max_duration_seconds)
+  // STS's bounds (validation.hpp), checked here so that a typo fails with the profile's name.
+  if (!ok || value < sts_min_duration.count() || value > sts_max_duration.count())
     profile_fail(ErrorKind::invalid_argument, profile,
                  "duration_seconds \"" + text + "\" is not a number of seconds between " +
-                     std::to_string(min_duration_seconds) + " and " +
-                     std::to_string(max_duration_seconds));
+                     std::to_string(sts_min_duration.count()) + " and " +
+                     std::to_string(sts_max_duration.count()));
   return std::chrono::seconds(value);
 }
 

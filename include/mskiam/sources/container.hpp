@@ -85,8 +85,10 @@ MSKIAM_END_NAMESPACE
 #include <utility>
 
 #include "mskiam/detail/credential_document.hpp"
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/json.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/policy.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -98,13 +100,6 @@ struct UrlParts {
   std::string host;    // without the brackets of an IPv6 literal
   bool ipv6_literal = false;
 };
-
-MSKIAM_INLINE std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // Splits `scheme://[user@]host[:port]/...` just enough to check the scheme and the host.
 MSKIAM_INLINE std::optional<UrlParts> split_url(std::string_view url) {

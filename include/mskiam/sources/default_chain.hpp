@@ -102,6 +102,7 @@ MSKIAM_END_NAMESPACE
 #include <type_traits>
 #include <utility>
 
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/profile_plan.hpp"
 #include "mskiam/sources/container.hpp"
 #include "mskiam/sources/environment.hpp"

@@ -30,6 +30,7 @@ MSKIAM_END_NAMESPACE
 #include <string>
 #include <utility>
 
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/time.hpp"
 #include "mskiam/policy.hpp"
 

@@ -105,21 +105,14 @@ MSKIAM_END_NAMESPACE
 #include <utility>
 
 #include "mskiam/detail/credential_document.hpp"
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/policy.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
-
-MSKIAM_INLINE bool env_is_true(std::string_view name) {
-  const auto v = getenv_nonempty(name);
-  if (!v) return false;
-  std::string lower = *v;
-  for (char& c : lower)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return lower == "true";
-}
 
 // IAM role names: 1-64 characters of [\w+=,.@-]. Checked before the name goes into a URL path.
 MSKIAM_INLINE bool is_iam_role_name(std::string_view s) noexcept {
@@ -145,18 +138,13 @@ MSKIAM_INLINE InstanceMetadata::InstanceMetadata(Options options) : options_(std
       endpoint_ = std::move(*v);
     } else {
       const auto mode = detail::getenv_nonempty(imds_endpoint_mode_env);
-      std::string lower = mode.value_or("");
-      for (char& c : lower)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      endpoint_ = std::string(lower == "ipv6" ? imds_default_ipv6_endpoint : imds_default_endpoint);
+      const bool ipv6 = mode && detail::ascii_lower(*mode) == "ipv6";
+      endpoint_ = std::string(ipv6 ? imds_default_ipv6_endpoint : imds_default_endpoint);
     }
   }
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
   const auto starts_with = [&](std::string_view prefix) {
-    return endpoint_.size() > prefix.size() &&
-           std::equal(prefix.begin(), prefix.end(), endpoint_.begin(), [](char a, char b) {
-             return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
-           });
+    return endpoint_.size() > prefix.size() && detail::starts_with_lower(endpoint_, prefix);
   };
   if ((!starts_with("http://") && !starts_with("https://")) ||
       endpoint_.find_first_of(" \t\r\n") != std::string::npos)

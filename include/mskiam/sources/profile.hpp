@@ -14,6 +14,7 @@
 // TokenProvider serializes fetch().
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,17 @@
 #include "mskiam/sts.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
+
+inline constexpr std::string_view profile_env = "AWS_PROFILE";
+inline constexpr std::string_view default_profile_env = "AWS_DEFAULT_PROFILE";
+inline constexpr std::string_view config_file_env = "AWS_CONFIG_FILE";
+inline constexpr std::string_view shared_credentials_file_env = "AWS_SHARED_CREDENTIALS_FILE";
+inline constexpr std::string_view default_profile_name = "default";
+inline constexpr std::string_view default_config_path = "~/.aws/config";
+inline constexpr std::string_view default_credentials_path = "~/.aws/credentials";
+// Real role chains are two or three hops; a cap keeps a pathological file from building a
+// source nested thousands deep.
+inline constexpr std::size_t max_profile_chain = 32;
 
 class ProfileCredentials {
  public:
@@ -83,6 +95,7 @@ MSKIAM_END_NAMESPACE
 #if MSKIAM_DEFINITIONS
 #include <utility>
 
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/ini.hpp"
 #include "mskiam/detail/profile_plan.hpp"
 #include "mskiam/sources/assume_role.hpp"
@@ -125,9 +138,10 @@ MSKIAM_INLINE void ProfileCredentials::build() {
 
   StsOptions sts = options_.sts;
   // botocore takes the region from the environment, then from the profile.
-  if (sts.region.empty() && !detail::getenv_nonempty("AWS_REGION") &&
-      !detail::getenv_nonempty("AWS_DEFAULT_REGION"))
+  if (sts.region.empty() && !region_from_environment(source) && !plan.region.empty()) {
+    validate_region(plan.region, source, "profile \"" + plan.profile + "\" region");
     sts.region = plan.region;
+  }
 
   const std::string base_text =
       std::string(detail::to_string(plan.base)) + " (profile " + plan.base_profile + ")";

@@ -74,6 +74,7 @@ MSKIAM_END_NAMESPACE
 #include <system_error>
 #include <utility>
 
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/xml.hpp"
 
