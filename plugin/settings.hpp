@@ -91,14 +91,6 @@ inline std::chrono::seconds parse_lifetime(std::string_view value) {
   return lifetime;
 }
 
-inline void check_endpoint(std::string_view v) {
-  const bool scheme = v.substr(0, 7) == "http://" || v.substr(0, 8) == "https://";
-  const std::size_t rest = v.find("://") + 3;
-  if (!scheme || rest >= v.size() || !is_printable_ascii(v))
-    fail("sts_endpoint", "\"" + std::string(v) +
-                             "\" is not an http:// or https:// URL such as https://sts.eu-west-1.amazonaws.com");
-}
-
 }  // namespace detail
 
 // Parses and checks everything; throws SettingsError. `text` may be empty (then region is missing).
@@ -142,7 +134,7 @@ inline Settings parse_settings(std::string_view text) {
         else
           detail::fail(key, "\"" + value + "\" is neither allow nor reject");
       } else if (key == "sts_endpoint") {
-        detail::check_endpoint(value);
+        mskiam::validate_endpoint(value, "STS endpoint", key);
         s.sts_endpoint = value;
       } else if (key == "host") {
         mskiam::validate_host(value, key);

@@ -2,7 +2,9 @@
 // credentials carry another principal, and when to refresh credentials.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +77,38 @@ struct RefreshPolicy {
   // get a newly signed one, so librdkafka always schedules from a nearly full lifetime.
   double token_reuse = 0.1;
 };
+
+namespace detail {
+
+// splitmix64: jitter for backoff without <random> in a public header.
+constexpr std::uint64_t next_jitter(std::uint64_t& state) noexcept {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// A draw in [0, 1) from the next jitter value.
+constexpr double next_unit(std::uint64_t& state) noexcept {
+  return static_cast<double>(next_jitter(state) >> 11) * 0x1.0p-53;
+}
+
+// The one backoff of the library (refresh retries of TokenProvider, HTTP retries): `first`,
+// doubled for every failure before failure number `failures` (1, 2...) while below `cap`, kept
+// within [floor, max(cap, floor)], then a uniform draw in [delay/2, delay] from `state`, so that
+// clients that failed together do not retry together.
+template <class Duration>
+Duration jittered_backoff(Duration first, Duration cap, unsigned failures, std::uint64_t& state,
+                          Duration floor = Duration::zero()) noexcept {
+  Duration delay = first;
+  for (unsigned i = 1; i < failures && delay < cap; ++i) delay *= 2;
+  delay = std::min(std::max(delay, floor), std::max(cap, floor));
+  const auto half = delay / 2;
+  const auto span = static_cast<std::uint64_t>(half.count()) + 1;
+  return half + Duration(static_cast<typename Duration::rep>(next_jitter(state) % span));
+}
+
+}  // namespace detail
 
 MSKIAM_END_NAMESPACE
 

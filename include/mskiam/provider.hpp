@@ -65,19 +65,6 @@ std::string source_name(const Source& source) {
     return "source";
 }
 
-// splitmix64: jitter for backoff without <random> in a public header.
-constexpr std::uint64_t next_jitter(std::uint64_t& state) noexcept {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// A draw in [0, 1) from the next jitter value.
-constexpr double next_unit(std::uint64_t& state) noexcept {
-  return static_cast<double>(next_jitter(state) >> 11) * 0x1.0p-53;
-}
-
 // After which fraction of its lifetime to refresh credentials just fetched (RefreshPolicy's
 // refresh_ahead and refresh_jitter), given a uniform draw `u` in [0, 1). `first`: the first fetch
 // of a provider, whose refresh is drawn as if the provider had been running for long already.
@@ -304,14 +291,9 @@ auto TokenProvider<Source, Clock>::backoff(duration lifetime) -> duration {
   const RefreshPolicy& p = provider_options_.refresh;
   const auto cap = std::min<duration>(
       std::chrono::duration_cast<duration>(lifetime * p.backoff_max), p.max_backoff);
-  auto base = std::chrono::duration_cast<duration>(lifetime * p.backoff_initial);
-  for (unsigned i = 1; i < consecutive_failures_ && base < cap; ++i) base *= 2;
-  const duration floor_delay = std::chrono::milliseconds(100);
-  base = std::min(std::max(base, floor_delay), std::max(cap, floor_delay));
-  // Jitter in [base/2, base]: clients that failed together do not retry together.
-  const auto half = base / 2;
-  const auto span = static_cast<std::uint64_t>(half.count()) + 1;
-  return half + duration(static_cast<duration::rep>(detail::next_jitter(jitter_state_) % span));
+  const auto first = std::chrono::duration_cast<duration>(lifetime * p.backoff_initial);
+  return detail::jittered_backoff(first, cap, consecutive_failures_, jitter_state_,
+                                  duration(std::chrono::milliseconds(100)));
 }
 
 template <class Source, class Clock>

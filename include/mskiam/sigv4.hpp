@@ -250,7 +250,7 @@ MSKIAM_INLINE const detail::Digest& SigningKeyCache::get(const Credentials& cred
       access_key_id_ != credentials.access_key_id || secret_ != credentials.secret_access_key) {
     valid_ = false;
     detail::Digest key = derive_signing_key(credentials.secret_access_key, date, region, service);
-    const detail::WipeBytesOnExit wipe_key{key.data(), key.size()};
+    const detail::WipeOnExit wipe_key{key};
     if (prepared_)
       *prepared_ = detail::HmacKey(key);
     else

@@ -96,14 +96,6 @@ class StsClient {
   std::string path_ = "/";
 };
 
-namespace detail {
-// Wipes a string that held a secret (a request body, a response) when the scope ends.
-struct WipeOnExit {
-  std::string& text;
-  ~WipeOnExit();
-};
-}  // namespace detail
-
 MSKIAM_END_NAMESPACE
 
 #if MSKIAM_DEFINITIONS
@@ -113,6 +105,8 @@ MSKIAM_END_NAMESPACE
 #include "mskiam/detail/encoding.hpp"
 #include "mskiam/detail/text.hpp"
 #include "mskiam/detail/time.hpp"
+#include "mskiam/detail/url.hpp"
+#include "mskiam/detail/wipe.hpp"
 #include "mskiam/detail/xml.hpp"
 #include "mskiam/policy.hpp"
 #include "mskiam/sigv4.hpp"
@@ -120,8 +114,6 @@ MSKIAM_END_NAMESPACE
 MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
-
-MSKIAM_INLINE WipeOnExit::~WipeOnExit() { cleanse(text); }
 
 // The DNS suffix of the region's partition (botocore data/partitions.json); `aws` otherwise.
 MSKIAM_INLINE std::string_view sts_dns_suffix(std::string_view region) noexcept {
@@ -146,15 +138,6 @@ MSKIAM_INLINE bool sts_retryable_code(std::string_view code) noexcept {
     if (c == code) return true;
   return false;
 }
-
-// The same for a request: its body (a web identity token) and headers (a session token).
-struct WipeRequestOnExit {
-  HttpRequest& request;
-  ~WipeRequestOnExit() {
-    for (auto& header : request.headers) cleanse(header.second);
-    cleanse(request.body);
-  }
-};
 
 MSKIAM_INLINE void append_form(std::string& body, std::string_view name, std::string_view value) {
   if (!body.empty()) body += '&';
@@ -220,30 +203,17 @@ MSKIAM_INLINE std::optional<StsErrorDocument> parse_sts_error(std::string_view b
   return doc;
 }
 
-// The host and path of an endpoint URL: `http://127.0.0.1:8080/sts` -> `127.0.0.1:8080`, `/sts`.
+// The host and path of an endpoint URL (validate_endpoint): `http://127.0.0.1:8080/sts/` ->
+// base `http://127.0.0.1:8080`, host `127.0.0.1:8080`, path `/sts`.
 MSKIAM_INLINE void split_endpoint(std::string_view url, std::string& base, std::string& host,
                                   std::string& path) {
-  const std::size_t scheme = url.find("://");
-  const std::string_view scheme_name = scheme == std::string_view::npos ? "" : url.substr(0, scheme);
-  if (scheme_name != "https" && scheme_name != "http")
-    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
-                "STS endpoint \"" + std::string(url) + "\" is not an http:// or https:// URL");
-  std::string_view rest = url.substr(scheme + 3);
-  const std::size_t slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string_view p = slash == std::string_view::npos ? "/" : rest.substr(slash);
+  validate_endpoint(url, "STS endpoint", sts_source);
+  const UrlParts parts = *split_url(url);
+  std::string_view p = parts.rest.empty() ? std::string_view("/") : parts.rest;
   while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
-  bool ok = !authority.empty();
-  for (char c : authority)
-    ok = ok && c != '@' && c != '?' && c != '#' && static_cast<unsigned char>(c) > 0x20;
-  for (char c : p) ok = ok && c != '?' && c != '#' && static_cast<unsigned char>(c) > 0x20;
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
-                "STS endpoint \"" + std::string(url) +
-                    "\" is malformed: expected scheme://host[:port][/path] without user, query or fragment");
-  host.assign(authority);
+  host.assign(parts.authority);
   path.assign(p);
-  base.assign(url.substr(0, scheme + 3 + authority.size()));
+  base.assign(url.substr(0, url.size() - parts.rest.size()));
 }
 
 }  // namespace detail
@@ -303,7 +273,7 @@ MSKIAM_INLINE Credentials StsClient::assume_role(const Credentials& base,
   if (!request.external_id.empty()) call.params.emplace_back("ExternalId", request.external_id);
   call.signer = &base;
   std::string body = perform(call);
-  detail::WipeOnExit wipe{body};
+  const detail::WipeOnExit wipe{body};
   const auto result = detail::xml_element(body, "AssumeRoleResult");
   if (!result)
     throw Error(ErrorKind::bad_document, std::string(sts_source),
@@ -330,9 +300,9 @@ MSKIAM_INLINE Credentials StsClient::assume_role_with_web_identity(
                  {"RoleSessionName", request.session_name},
                  {"WebIdentityToken", request.web_identity_token.reveal()},
                  {"DurationSeconds", std::to_string(request.duration.count())}};
-  detail::WipeOnExit wipe_token{call.params[2].second};
+  const detail::WipeOnExit wipe_token{call.params[2].second};
   std::string body = perform(call);
-  detail::WipeOnExit wipe{body};
+  const detail::WipeOnExit wipe{body};
   const auto result = detail::xml_element(body, "AssumeRoleWithWebIdentityResult");
   if (!result)
     throw Error(ErrorKind::bad_document, std::string(sts_source),
@@ -351,7 +321,7 @@ MSKIAM_INLINE std::string StsClient::get_caller_identity(const Credentials& cred
   call.action = "GetCallerIdentity";
   call.signer = &credentials;
   std::string body = perform(call);
-  detail::WipeOnExit wipe{body};
+  const detail::WipeOnExit wipe{body};
   const auto result = detail::xml_element(body, "GetCallerIdentityResult");
   auto arn = result ? detail::xml_text(*result, "Arn") : std::nullopt;
   if (!arn || arn->empty())
@@ -402,7 +372,8 @@ MSKIAM_INLINE std::string StsClient::perform(const Call& call) {
     verdict = Verdict::unset;
     // Signed again at every attempt: X-Amz-Date must be current.
     HttpRequest request = build_request(call, body);
-    detail::WipeRequestOnExit wipe_request{request};
+    // The body may hold a web identity token, the headers a session token and a signature.
+    const detail::WipeOnExit wipe_body{request.body}, wipe_headers{request.headers};
     HttpResponse response = options_.transport(request);
     if (auto error = detail::parse_sts_error(response.body)) {
       verdict = verdict_of(detail::sts_retryable_code(error->code) || response.status >= 500);
@@ -433,7 +404,7 @@ MSKIAM_INLINE std::string StsClient::perform(const Call& call) {
     if (verdict != Verdict::unset) return verdict == Verdict::retry;
     return e.kind() == ErrorKind::timeout || e.kind() == ErrorKind::transport;
   };
-  detail::WipeOnExit wipe{body};
+  const detail::WipeOnExit wipe{body};
   return with_retries(options_.retry, attempt, retryable);
 }
 

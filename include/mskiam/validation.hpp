@@ -67,6 +67,9 @@ void validate_duration(std::chrono::seconds duration, std::string_view source);
 // A token lifetime, 1 s..max_token_lifetime.
 void validate_token_lifetime(std::chrono::seconds lifetime, std::string_view source);
 void validate_host(std::string_view host, std::string_view source);
+// An endpoint override (StsOptions::endpoint): `http(s)://host[:port][/path]` without user,
+// query, fragment, space or control character. `what` names it: "STS endpoint".
+void validate_endpoint(std::string_view url, std::string_view what, std::string_view source);
 
 namespace detail {
 constexpr bool is_session_name_char(char c) noexcept {
@@ -80,6 +83,7 @@ MSKIAM_END_NAMESPACE
 #if MSKIAM_DEFINITIONS
 #include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/text.hpp"
+#include "mskiam/detail/url.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 namespace detail {
@@ -196,6 +200,20 @@ MSKIAM_INLINE void validate_host(std::string_view host, std::string_view source)
     ok = ok && (detail::is_lower_letter(detail::ascii_lower(c)) || detail::is_digit(c) || c == '-' ||
                 c == '.' || c == ':');
   if (!ok) detail::invalid(source, "host \"" + detail::printable(host, 300) + "\" is not a host name");
+}
+
+MSKIAM_INLINE void validate_endpoint(std::string_view url, std::string_view what,
+                                     std::string_view source) {
+  const std::string quoted = std::string(what) + " \"" + detail::printable(url, 256) + "\"";
+  const auto parts = detail::split_url(url);
+  const std::string_view scheme = url.substr(0, url.find("://"));
+  if (scheme != "https" && scheme != "http")
+    detail::invalid(source, quoted + " is not an http:// or https:// URL");
+  bool ok = parts.has_value() && parts->rest.find_first_of("?#") == std::string_view::npos;
+  for (char c : url) ok = ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+  if (!ok)
+    detail::invalid(source, quoted + " is malformed: expected scheme://host[:port][/path] without "
+                                     "user, query or fragment");
 }
 
 MSKIAM_END_NAMESPACE

@@ -18,11 +18,6 @@
 // Inputs are capped (max_shared_file_bytes) and parsing is linear in the input.
 #pragma once
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -30,9 +25,9 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
+#include "mskiam/detail/small_file.hpp"
 #include "mskiam/detail/text.hpp"
 #include "mskiam/error.hpp"
 
@@ -255,48 +250,16 @@ inline IniFile parse_ini(std::string_view text, IniFlavor flavor, std::string pa
 }
 
 inline IniFile read_ini_file(const std::string& path, IniFlavor flavor) {
-  const auto fail = [&](ErrorKind kind, const std::string& why) {
-    throw Error(kind, std::string(shared_file_source), path + ": " + why);
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) {
-      IniFile absent;
-      absent.path = path;
-      return absent;
-    }
-    fail(ErrorKind::io, "cannot open: " + std::generic_category().message(err));
+  const auto file = read_small_file(path, max_shared_file_bytes, shared_file_source, "", true);
+  if (!file) {
+    IniFile absent;
+    absent.path = path;
+    return absent;
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-
-  struct stat st {};
-  if (::fstat(fd, &st) != 0)
-    fail(ErrorKind::io, "cannot stat: " + std::generic_category().message(errno));
-  // A FIFO or a device could block or never end.
-  if (!S_ISREG(st.st_mode)) fail(ErrorKind::io, "not a regular file");
-  if (st.st_size > static_cast<off_t>(max_shared_file_bytes))
-    fail(ErrorKind::bad_document,
-         "larger than " + std::to_string(max_shared_file_bytes) + " bytes");
-
-  std::string text;
-  char buffer[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(ErrorKind::io, "cannot read: " + std::generic_category().message(errno));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > max_shared_file_bytes)  // grew while we read it
-      fail(ErrorKind::bad_document,
-           "larger than " + std::to_string(max_shared_file_bytes) + " bytes");
-  }
-  return parse_ini(text, flavor, path);
+  if (file->larger)
+    throw Error(ErrorKind::bad_document, std::string(shared_file_source),
+                path + ": larger than " + std::to_string(max_shared_file_bytes) + " bytes");
+  return parse_ini(file->content, flavor, path);
 }
 
 }  // namespace detail

@@ -24,14 +24,6 @@ constexpr bool starts_with(std::string_view s, std::string_view prefix) noexcept
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// The same, ignoring the case of ASCII letters in `s` (`prefix` is lower case).
-constexpr bool starts_with_lower(std::string_view s, std::string_view prefix) noexcept {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (ascii_lower(s[i]) != prefix[i]) return false;
-  return true;
-}
-
 // Text from a service or a configuration as it may appear in a message: control characters
 // replaced by spaces, at most `max` characters.
 inline std::string printable(std::string_view text, std::size_t max = 512) {

@@ -106,8 +106,9 @@ MSKIAM_END_NAMESPACE
 
 #include "mskiam/detail/credential_document.hpp"
 #include "mskiam/detail/environment.hpp"
-#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/wipe.hpp"
 #include "mskiam/detail/text.hpp"
+#include "mskiam/detail/url.hpp"
 #include "mskiam/policy.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -120,10 +121,6 @@ MSKIAM_INLINE bool is_iam_role_name(std::string_view s) noexcept {
   for (char c : s)
     if (!is_session_name_char(c)) return false;
   return true;
-}
-
-MSKIAM_INLINE bool is_5xx(const Error& e) {
-  return e.kind() == ErrorKind::http_status && e.code().size() == 3 && e.code()[0] == '5';
 }
 
 }  // namespace detail
@@ -143,10 +140,8 @@ MSKIAM_INLINE InstanceMetadata::InstanceMetadata(Options options) : options_(std
     }
   }
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
-  const auto starts_with = [&](std::string_view prefix) {
-    return endpoint_.size() > prefix.size() && detail::starts_with_lower(endpoint_, prefix);
-  };
-  if ((!starts_with("http://") && !starts_with("https://")) ||
+  const auto url = detail::split_url(endpoint_);
+  if (!url || (url->scheme != "http" && url->scheme != "https") ||
       endpoint_.find_first_of(" \t\r\n") != std::string::npos)
     throw Error(ErrorKind::invalid_argument, src,
                 "the IMDS endpoint \"" + endpoint_ + "\" is not an http or https URL");
@@ -179,17 +174,7 @@ MSKIAM_INLINE InstanceMetadata::TokenResult InstanceMetadata::token(bool force_n
 
   HttpResponse r;
   try {
-    r = with_retries(
-        options_.retry,
-        [&] {
-          HttpResponse response = options_.transport(request);
-          if (response.status >= 500 && response.status <= 599)
-            throw Error(ErrorKind::http_status, src,
-                        "PUT " + request.url + " answered HTTP " + std::to_string(response.status),
-                        std::to_string(response.status));
-          return response;
-        },
-        detail::is_5xx);
+    r = send_retrying_5xx(options_.transport, request, options_.retry, false);
   } catch (const Error& e) {
     // A timeout is the classic sign of a container behind a hop limit of 1 (the PUT answer is
     // dropped) or of IMDSv2 being unreachable; the SDKs continue with IMDSv1.
@@ -244,23 +229,11 @@ MSKIAM_INLINE HttpResponse InstanceMetadata::get(const std::string& path,
     request.connect_timeout = options_.connect_timeout;
     request.timeout = options_.timeout;
     request.max_response_bytes = imds_max_response_bytes;
+    const detail::WipeOnExit wipe_headers{request.headers};  // the IMDSv2 token
 
     // After the token PUT timed out, a timeout here is the answer: IMDS is not reachable.
     const bool retry_timeouts = !token_result.timed_out;
-    HttpResponse r = with_retries(
-        options_.retry,
-        [&] {
-          HttpResponse response = options_.transport(request);
-          if (response.status >= 500 && response.status <= 599)
-            throw Error(ErrorKind::http_status, src,
-                        "GET " + request.url + " answered HTTP " + std::to_string(response.status),
-                        std::to_string(response.status));
-          return response;
-        },
-        [&](const Error& e) {
-          return detail::is_5xx(e) || (retry_timeouts && e.kind() == ErrorKind::timeout);
-        });
-    for (auto& header : request.headers) detail::cleanse(header.second);
+    HttpResponse r = send_retrying_5xx(options_.transport, request, options_.retry, retry_timeouts);
 
     if (r.status == 401 && token_result.token && attempt == 0) {
       token_result = token(true);  // the token expired (or IMDS restarted): one new one

@@ -91,7 +91,7 @@ MSKIAM_END_NAMESPACE
 #include <utility>
 
 #include "mskiam/detail/credential_document.hpp"
-#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/wipe.hpp"
 
 extern char** environ;  // POSIX: the environment handed to the child
 
@@ -308,16 +308,9 @@ MSKIAM_INLINE Credentials ProcessCredentials::fetch() {
 
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   std::string output;
-  struct Wipe {
-    std::string& s;
-    ~Wipe() { detail::cleanse(s); }
-  } wipe_output{output};
+  const detail::WipeOnExit wipe_output{output};
   char buf[4096];
-  struct WipeBuffer {
-    char* p;
-    std::size_t n;
-    ~WipeBuffer() { detail::cleanse(p, n); }
-  } wipe_buf{buf, sizeof buf};
+  const detail::WipeOnExit wipe_buf{buf};
 
   auto timed_out = [&]() -> Error {
     child.stop();
