@@ -162,7 +162,7 @@ class TokenProvider {
   duration lifetime_{};
   std::optional<AuthToken> token_;
   time_point token_reuse_until_{};
-  sigv4::SigningKeyCache key_cache_;
+  TokenCache token_cache_;
   unsigned consecutive_failures_ = 0;
   std::uint64_t jitter_state_;
   std::string last_error_;
@@ -202,7 +202,7 @@ AuthToken TokenProvider<Source, Clock>::token() {
     if (token_ && now < token_reuse_until_ && !refresh_due(now)) return with_refresh_at(*token_);
     TokenOptions options = options_;
     options.lifetime = std::min(options.lifetime, usable_seconds(now));
-    token = sign_token(*credentials_, options, now, &key_cache_);
+    token = sign_token(*credentials_, options, now, &token_cache_);
     token_ = token;
     const auto lifetime = token.expires_at - std::chrono::floor<std::chrono::seconds>(now);
     token_reuse_until_ = now + std::chrono::duration_cast<duration>(
@@ -366,7 +366,7 @@ void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
     const duration lifetime = expiration_or_now - now;
     const bool first = !credentials_;
     credentials_ = std::move(fresh);
-    key_cache_.reset();
+    token_cache_.reset();
     token_.reset();
     consecutive_failures_ = 0;
     last_success_ = now;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,14 +42,41 @@ struct AuthToken {
 // signers sign (docs/comparison.md). `TokenOptions::host` signs another host.
 std::string msk_host(std::string_view region);
 
+namespace detail {
+struct PresignMemo;  // with the definitions
+}  // namespace detail
+
+// What sign_token keeps between tokens: the derived signing key (per day), and the parts of the
+// presigned URL that change only with the credentials, the day and the token options, the
+// encoded session token among them. Wiped by reset() and on destruction: whoever owns the
+// credentials owns the cache and resets it when it drops them. Not thread-safe: one caller at a
+// time (TokenProvider holds its mutex).
+class TokenCache {
+ public:
+  TokenCache() noexcept;
+  TokenCache(const TokenCache&) = delete;
+  TokenCache& operator=(const TokenCache&) = delete;
+  ~TokenCache();
+
+  void reset() noexcept;
+
+  sigv4::SigningKeyCache& signing_keys() noexcept { return keys_; }
+  // Created on first use; emptied (and wiped) by reset().
+  detail::PresignMemo& presign_memo();
+
+ private:
+  sigv4::SigningKeyCache keys_;
+  std::unique_ptr<detail::PresignMemo> memo_;
+};
+
 // Signs a token at `now`. X-Amz-Expires is the whole number of seconds of
 // min(options.lifetime, expiration - signing second), so the token never outlives its credentials,
 // and AuthToken::expires_at = signing second + X-Amz-Expires. Throws mskiam::Error (source `token`)
 // for empty keys, a bad region or host, a lifetime outside 1..900 s, and credentials that are
-// expired or expire within the signing second. `cache`, when given, keeps the derived signing key.
+// expired or expire within the signing second. `cache`, when given, keeps what the next token of
+// the same credentials reuses.
 AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
-                     std::chrono::system_clock::time_point now,
-                     sigv4::SigningKeyCache* cache = nullptr);
+                     std::chrono::system_clock::time_point now, TokenCache* cache = nullptr);
 
 // A token taken apart again: for `mskiam-token --decode`, tests and debugging.
 struct DecodedToken {
@@ -81,6 +109,50 @@ MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
 
+// What sign_token keeps in a TokenCache between tokens, so that a token
+// of the same credentials, day and options only formats its time, hashes and encodes: the
+// canonical request and the URL are the concatenations
+//   canonical request = head + <X-Amz-Date>&X-Amz-Expires=<N> + tail
+//   URL = url_prefix + head[6..] + <X-Amz-Date>&X-Amz-Expires=<N>
+//         + tail[..query_tail_size] + &X-Amz-Signature=<hex> + user_agent_param
+// The URL's base64url is mostly made beforehand too: base64url works on 3-byte groups, so the
+// encoding of the constant start of the URL, and of the query tail from a given position in its
+// group, never change (tail_base64[k]: query tail from byte k, whole groups, made on first use).
+// The key fields are what the parts were built from, compared at every token; sign_token
+// validated the region and the host before it built them. `tail`, `tail_base64` hold the encoded
+// session token and `session_token` a copy: all wiped by clear(), on a change and on destruction.
+struct PresignMemo {
+  PresignMemo() = default;
+  PresignMemo(const PresignMemo&) = delete;
+  PresignMemo& operator=(const PresignMemo&) = delete;
+  ~PresignMemo() { clear(); }
+
+  void clear() noexcept {
+    valid = false;
+    cleanse(tail);
+    for (std::string& encoded : tail_base64) cleanse(encoded);
+    session_token.clear();
+  }
+
+  // Key.
+  bool valid = false;
+  std::string date, region, host_option, user_agent_option, access_key_id;
+  Secret session_token;
+  // Parts.
+  std::string head;  // GET\n/\n Action=...&X-Amz-Credential=<encoded>&X-Amz-Date=
+  std::string tail;  // [&X-Amz-Security-Token=<encoded>]&X-Amz-SignedHeaders=host\nhost:<host>...
+  std::size_t query_tail_size = 0;
+  std::string url_prefix;        // https://<host>/?
+  std::string user_agent_param;  // &User-Agent=<encoded>
+  std::string url_head_base64;   // base64url of url_prefix + head[6..], whole groups
+  std::string url_head_rest;     // the 0 to 2 bytes after them
+  std::string tail_base64[3];    // base64url of tail[k..query_tail_size), whole groups; or empty
+  std::string scope;             // <date>/<region>/kafka-cluster/aws4_request
+  // One context for the hash and the HMAC of every token (OpenSSL allocates at EVP_MD_CTX_new).
+  Sha256Context context;
+};
+
+
 // Appends `name=value` to a query, after an `&` unless it is empty; only the value is encoded.
 MSKIAM_INLINE void append_param(std::string& query, std::string_view name, std::string_view value) {
   if (!query.empty()) query += '&';
@@ -90,6 +162,20 @@ MSKIAM_INLINE void append_param(std::string& query, std::string_view name, std::
 }
 
 }  // namespace detail
+
+MSKIAM_INLINE TokenCache::TokenCache() noexcept = default;
+
+MSKIAM_INLINE TokenCache::~TokenCache() { reset(); }
+
+MSKIAM_INLINE void TokenCache::reset() noexcept {
+  keys_.reset();
+  if (memo_) memo_->clear();
+}
+
+MSKIAM_INLINE detail::PresignMemo& TokenCache::presign_memo() {
+  if (!memo_) memo_ = std::make_unique<detail::PresignMemo>();
+  return *memo_;
+}
 
 MSKIAM_INLINE std::string msk_host(std::string_view region) {
   std::string host = "kafka.";
@@ -165,7 +251,7 @@ MSKIAM_INLINE void build_presign_memo(PresignMemo& memo, const Credentials& cred
 
 MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
                                    std::chrono::system_clock::time_point now,
-                                   sigv4::SigningKeyCache* cache) {
+                                   TokenCache* cache) {
   using std::chrono::seconds;
   if (credentials.access_key_id.empty())
     throw Error(ErrorKind::invalid_argument, std::string(token_source), "access key id is empty");
@@ -237,7 +323,8 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   detail::Digest mac{};
   if (cache) {
     mac = detail::hmac_sha256(
-        cache->prepared(credentials, date, options.region, msk_signing_service), string_to_sign,
+        cache->signing_keys().prepared(credentials, date, options.region, msk_signing_service),
+        string_to_sign,
         ctx);
   } else {
     detail::Digest key = sigv4::derive_signing_key(credentials.secret_access_key, date,
