@@ -104,6 +104,7 @@ MSKIAM_END_NAMESPACE
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/encoding.hpp"
 #include "mskiam/detail/time.hpp"
+#include "mskiam/detail/wipe.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -249,104 +250,101 @@ MSKIAM_INLINE void build_presign_memo(PresignMemo& memo, const Credentials& cred
 
 }  // namespace detail
 
-MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
-                                   std::chrono::system_clock::time_point now,
-                                   TokenCache* cache) {
-  using std::chrono::seconds;
+namespace detail {
+// The steps of sign_token.
+
+MSKIAM_INLINE void check_keys(const Credentials& credentials) {
   if (credentials.access_key_id.empty())
     throw Error(ErrorKind::invalid_argument, std::string(token_source), "access key id is empty");
   if (credentials.secret_access_key.empty())
     throw Error(ErrorKind::invalid_argument, std::string(token_source),
                 "secret access key is empty (access key id " + credentials.access_key_id + ")");
+}
 
-  const auto signed_at = std::chrono::floor<seconds>(now);
-  char amz_date[detail::amz_date_size];
-  detail::write_amz_date(amz_date, signed_at);
-  const std::string_view date(amz_date, 8);
+// `lifetime`, cut to the whole seconds the credentials have left after `signed_at`.
+MSKIAM_INLINE std::chrono::seconds capped_lifetime(const Credentials& credentials,
+                                                   std::chrono::seconds lifetime,
+                                                   std::chrono::system_clock::time_point now,
+                                                   std::chrono::system_clock::time_point signed_at) {
+  using std::chrono::seconds;
+  if (!credentials.expiration) return lifetime;
+  if (*credentials.expiration <= now)
+    throw Error(ErrorKind::expired, std::string(token_source),
+                "credentials of access key id " + credentials.access_key_id + " expired at " +
+                    iso8601(*credentials.expiration) + " (now " + iso8601(now) + ")");
+  const auto remaining = std::chrono::floor<seconds>(*credentials.expiration - signed_at);
+  if (remaining < seconds(1))
+    throw Error(ErrorKind::expired, std::string(token_source),
+                "credentials of access key id " + credentials.access_key_id +
+                    " expire within a second, at " + iso8601(*credentials.expiration));
+  return remaining < lifetime ? remaining : lifetime;
+}
 
-  // A memo built from the same options was built after their region and host passed validation.
-  std::optional<detail::PresignMemo> own_memo;
-  detail::PresignMemo& memo = cache ? cache->presign_memo() : own_memo.emplace();
-  const bool memo_matches = detail::presign_memo_matches(memo, credentials, options, date);
+inline constexpr std::string_view expires_name = "&X-Amz-Expires=";
+inline constexpr std::size_t max_varying_size = amz_date_size + expires_name.size() + 3;
 
-  if (!memo_matches) validate_region(options.region, token_source, "TokenOptions::region");
-  validate_token_lifetime(options.lifetime, token_source);
-
-  seconds lifetime = options.lifetime;
-  if (credentials.expiration) {
-    if (*credentials.expiration <= now)
-      throw Error(ErrorKind::expired, std::string(token_source),
-                  "credentials of access key id " + credentials.access_key_id + " expired at " +
-                      detail::iso8601(*credentials.expiration) + " (now " + detail::iso8601(now) +
-                      ")");
-    const auto remaining = std::chrono::floor<seconds>(*credentials.expiration - signed_at);
-    if (remaining < seconds(1))
-      throw Error(ErrorKind::expired, std::string(token_source),
-                  "credentials of access key id " + credentials.access_key_id +
-                      " expire within a second, at " + detail::iso8601(*credentials.expiration));
-    if (remaining < lifetime) lifetime = remaining;
-  }
-
-  if (!memo_matches) {
-    const std::string host = options.host.empty() ? msk_host(options.region) : options.host;
-    validate_host(host, token_source);
-    detail::build_presign_memo(memo, credentials, options, date, host, cache != nullptr);
-  }
-
-  // <X-Amz-Date>&X-Amz-Expires=<N>: the part of the query that changes with every token.
-  constexpr std::string_view expires_name = "&X-Amz-Expires=";
-  char middle[detail::amz_date_size + expires_name.size() + 3];
-  char* end = std::copy(amz_date, amz_date + sizeof amz_date, middle);
+// `<X-Amz-Date>&X-Amz-Expires=<N>`, the part of the query that changes with every token, at
+// `out` (max_varying_size bytes); returns its size.
+MSKIAM_INLINE std::size_t write_varying(char* out, const char (&amz_date)[amz_date_size],
+                                        std::chrono::seconds lifetime) {
+  char* end = std::copy(amz_date, amz_date + amz_date_size, out);
   end = std::copy(expires_name.begin(), expires_name.end(), end);
   const auto expires = static_cast<unsigned>(lifetime.count());  // 1..900
   if (expires >= 100) *end++ = static_cast<char>('0' + expires / 100);
   if (expires >= 10) *end++ = static_cast<char>('0' + expires / 10 % 10);
   *end++ = static_cast<char>('0' + expires % 10);
-  const std::string_view varying(middle, static_cast<std::size_t>(end - middle));
+  return static_cast<std::size_t>(end - out);
+}
 
+// The hex signature of the canonical request `memo.head + varying + memo.tail` at `out` (64
+// bytes), with the cached signing key when there is a cache.
+MSKIAM_INLINE void write_signature(char* out, PresignMemo& memo, std::string_view varying,
+                                   const char (&amz_date)[amz_date_size],
+                                   const Credentials& credentials, const TokenOptions& options,
+                                   TokenCache* cache) {
   // String to sign: algorithm, timestamp, scope, hex SHA-256 of the canonical request.
-  detail::Sha256Context& ctx = memo.context;
-  detail::Digest request_hash{};
+  Sha256Context& ctx = memo.context;
+  Digest request_hash{};
   ctx.init()
       .update(memo.head.data(), memo.head.size())
       .update(varying.data(), varying.size())
       .update(memo.tail.data(), memo.tail.size())
       .final(request_hash.data());
   constexpr std::size_t max_scope_size = 128;
-  char to_sign[detail::string_to_sign_size(detail::amz_date_size, max_scope_size)];
+  char to_sign[string_to_sign_size(amz_date_size, max_scope_size)];
   if (memo.scope.size() > max_scope_size)  // region at most 64 characters: never
     throw Error(ErrorKind::internal, std::string(token_source), "credential scope too long");
   const std::string_view string_to_sign(
-      to_sign, detail::write_string_to_sign(to_sign, std::string_view(amz_date, sizeof amz_date),
-                                            memo.scope, request_hash));
+      to_sign, write_string_to_sign(to_sign, std::string_view(amz_date, amz_date_size), memo.scope,
+                                    request_hash));
 
-  detail::Digest mac{};
+  const std::string_view date(amz_date, 8);
+  Digest mac{};
+  const WipeOnExit wipe_mac{mac};
   if (cache) {
-    mac = detail::hmac_sha256(
+    mac = hmac_sha256(
         cache->signing_keys().prepared(credentials, date, options.region, msk_signing_service),
-        string_to_sign,
-        ctx);
+        string_to_sign, ctx);
   } else {
-    detail::Digest key = sigv4::derive_signing_key(credentials.secret_access_key, date,
-                                                   options.region, msk_signing_service);
-    mac = detail::hmac_sha256(key, string_to_sign);
-    detail::cleanse(key.data(), key.size());
+    Digest key = sigv4::derive_signing_key(credentials.secret_access_key, date, options.region,
+                                           msk_signing_service);
+    const WipeOnExit wipe_key{key};
+    mac = hmac_sha256(key, string_to_sign);
   }
-  char signature[64];
-  detail::write_hex(signature, mac.data(), mac.size());
-  detail::cleanse(mac.data(), mac.size());
+  write_hex(out, mac.data(), mac.size());
+}
 
-  // The URL, base64url-encoded from its parts, most of them encoded beforehand (PresignMemo):
-  // no plain copy of it to wipe afterwards.
+// The token: the URL base64url-encoded from its parts, most of them encoded beforehand
+// (PresignMemo), so that there is no plain copy of it to wipe afterwards.
+MSKIAM_INLINE std::string encode_url(PresignMemo& memo, std::string_view varying,
+                                     std::string_view signature) {
   constexpr std::string_view signature_name = "&X-Amz-Signature=";
   const std::string_view query_tail = std::string_view(memo.tail).substr(0, memo.query_tail_size);
-  const std::string_view sig(signature, sizeof signature);
   const std::size_t url_size = memo.url_prefix.size() + memo.head.size() - 6 + varying.size() +
-                               query_tail.size() + signature_name.size() + sig.size() +
+                               query_tail.size() + signature_name.size() + signature.size() +
                                memo.user_agent_param.size();
-  AuthToken token;
-  token.value.resize(detail::base64url_size(url_size));
-  detail::Base64urlWriter writer(&token.value[0]);
+  std::string value(base64url_size(url_size), '\0');
+  Base64urlWriter writer(&value[0]);
   writer.append_encoded(memo.url_head_base64);
   writer.append(memo.url_head_rest);
   writer.append(varying);
@@ -356,8 +354,8 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   const std::size_t whole = (query_tail.size() - k) / 3 * 3;
   std::string& encoded_tail = memo.tail_base64[k];
   if (encoded_tail.empty() && whole != 0) {
-    encoded_tail.resize(detail::base64url_size(whole));
-    detail::Base64urlWriter tail_writer(&encoded_tail[0]);
+    encoded_tail.resize(base64url_size(whole));
+    Base64urlWriter tail_writer(&encoded_tail[0]);
     tail_writer.append(query_tail.substr(k, whole));
     tail_writer.finish();
   }
@@ -365,10 +363,45 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   writer.append_encoded(encoded_tail);
   writer.append(query_tail.substr(k + whole));
   writer.append(signature_name);
-  writer.append(sig);
+  writer.append(signature);
   writer.append(memo.user_agent_param);
   writer.finish();
-  detail::cleanse(signature, sizeof signature);
+  return value;
+}
+
+}  // namespace detail
+
+MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
+                                   std::chrono::system_clock::time_point now, TokenCache* cache) {
+  detail::check_keys(credentials);
+  const auto signed_at = std::chrono::floor<std::chrono::seconds>(now);
+  char amz_date[detail::amz_date_size];
+  detail::write_amz_date(amz_date, signed_at);
+  const std::string_view date(amz_date, 8);
+
+  // A memo built from the same options was built after their region and host passed validation.
+  std::optional<detail::PresignMemo> own_memo;
+  detail::PresignMemo& memo = cache ? cache->presign_memo() : own_memo.emplace();
+  const bool memo_matches = detail::presign_memo_matches(memo, credentials, options, date);
+  if (!memo_matches) validate_region(options.region, token_source, "TokenOptions::region");
+  validate_token_lifetime(options.lifetime, token_source);
+  const std::chrono::seconds lifetime =
+      detail::capped_lifetime(credentials, options.lifetime, now, signed_at);
+  if (!memo_matches) {
+    const std::string host = options.host.empty() ? msk_host(options.region) : options.host;
+    validate_host(host, token_source);
+    detail::build_presign_memo(memo, credentials, options, date, host, cache != nullptr);
+  }
+
+  char varying_text[detail::max_varying_size];
+  const std::string_view varying(varying_text,
+                                 detail::write_varying(varying_text, amz_date, lifetime));
+  char signature[64];
+  const detail::WipeOnExit wipe_signature{signature};
+  detail::write_signature(signature, memo, varying, amz_date, credentials, options, cache);
+
+  AuthToken token;
+  token.value = detail::encode_url(memo, varying, std::string_view(signature, sizeof signature));
   token.expires_at = signed_at + lifetime;
   token.principal = credentials.principal.empty() ? credentials.access_key_id : credentials.principal;
   return token;

@@ -38,7 +38,7 @@ class AnySource {
       if constexpr (detail::has_source_name<Source>::value)
         return source.name();
       else
-        return "source";
+        return detail::unnamed_source;
     }
     Source source;
   };

@@ -170,14 +170,15 @@ MSKIAM_INLINE bool DefaultChain::container_configured() {
 MSKIAM_INLINE std::string DefaultChain::member_name(Member m) const {
   switch (m) {
     case Member::environment:
-      return "environment";
+      return std::string(EnvironmentCredentials::source);
     case Member::profile:
-      return "profile";
+      return std::string(ProfileCredentials::source);
     case Member::web_identity:
-      return "web_identity";
+      return std::string(WebIdentity::source);
     case Member::remote:
       if (remote_) return std::string(remote_->name());
-      return container_configured() ? "container" : "imds";
+      return std::string(container_configured() ? ContainerCredentials::source
+                                                : InstanceMetadata::source);
   }
   return "unknown";
 }
@@ -193,7 +194,7 @@ MSKIAM_INLINE Credentials DefaultChain::answer(Member m) {
   switch (m) {
     case Member::environment:
       if (!options_.profile.empty())
-        throw Error(ErrorKind::not_configured, "environment",
+        throw Error(ErrorKind::not_configured, std::string(EnvironmentCredentials::source),
                     "skipped: a profile was named in DefaultChain::Options");
       c = EnvironmentCredentials{}.fetch();
       break;
