@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mskiam/detail/text.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
 #include "mskiam/validation.hpp"
@@ -79,14 +80,9 @@ inline bool is_printable_ascii(std::string_view s) {
 inline std::chrono::seconds parse_lifetime(std::string_view value) {
   // Seconds, optionally with an `s` suffix: 900, 300s.
   if (!value.empty() && value.back() == 's') value.remove_suffix(1);
-  if (value.empty() || value.size() > 4) fail("lifetime", "\"" + std::string(value) + "\" is not a number of seconds from 1 to 900");
-  long n = 0;
-  for (char c : value) {
-    if (c < '0' || c > '9')
-      fail("lifetime", "\"" + std::string(value) + "\" is not a number of seconds from 1 to 900");
-    n = n * 10 + (c - '0');
-  }
-  const std::chrono::seconds lifetime(n);
+  const auto n = mskiam::detail::parse_decimal(value, 4);
+  if (!n) fail("lifetime", "\"" + std::string(value) + "\" is not a number of seconds from 1 to 900");
+  const std::chrono::seconds lifetime(*n);
   mskiam::validate_token_lifetime(lifetime, "lifetime");
   return lifetime;
 }

@@ -146,11 +146,8 @@ MSKIAM_INLINE std::size_t curl_write_header(char* data, std::size_t size, std::s
   const std::size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
     std::string name = detail::ascii_lower(line.substr(0, colon));
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-      value.remove_suffix(1);
-    sink->response->headers.emplace_back(std::move(name), std::string(value));
+    sink->response->headers.emplace_back(std::move(name),
+                                         std::string(detail::trim(line.substr(colon + 1))));
   } else if (line.compare(0, 5, "HTTP/") == 0) {
     sink->response->headers.clear();  // a new status line (100 Continue): start over
   }

@@ -1,9 +1,7 @@
-// TokenProvider over each of the library's own sources. In the compiled mode they are compiled
-// once, in src/mskiam.cpp, from the list below; this header declares them there (`extern
-// template`), so that a file that includes it (the umbrella mskiam/mskiam.hpp does) compiles none
-// of their code. A file that includes mskiam/provider.hpp and a source alone compiles the
-// provider it uses, as in the header-only mode, and so does a provider over a source of your own
-// (unless it is passed as an AnySource).
+// TokenProvider over each of the library's own sources: in the compiled mode src/mskiam.cpp
+// compiles them once from the list below, and this header (in the umbrella mskiam/mskiam.hpp)
+// declares them so, `extern template`. Without it, or over a source of your own (unless passed as
+// an AnySource), a file compiles the provider it uses, as in the header-only mode.
 #pragma once
 
 #include "mskiam/provider.hpp"

@@ -36,10 +36,11 @@ std::string credential_scope(std::string_view date, std::string_view region,
 detail::Digest derive_signing_key(const Secret& secret, std::string_view date,
                                   std::string_view region, std::string_view service);
 
-// Remembers the last derived signing key. The key depends on the secret, the day, the region and
-// the service; a new day or new credentials derive it again. The cache holds a copy of the secret
-// only to compare it, and wipes both when reset or destroyed: whoever owns the credentials owns
-// the cache and resets it when it drops them. Not thread-safe: one caller at a time.
+// Remembers the last derived signing key, prepared for HMAC (its padded blocks absorbed once, see
+// detail::HmacKey). The key depends on the secret, the day, the region and the service; a new day
+// or new credentials derive it again. The cache holds a copy of the secret only to compare it,
+// and wipes both when reset or destroyed: whoever owns the credentials owns the cache and resets
+// it when it drops them. Not thread-safe: one caller at a time.
 class SigningKeyCache {
  public:
   SigningKeyCache() noexcept;
@@ -47,11 +48,6 @@ class SigningKeyCache {
   SigningKeyCache& operator=(const SigningKeyCache&) = delete;
   ~SigningKeyCache();
 
-  const detail::Digest& get(const Credentials& credentials, std::string_view date,
-                            std::string_view region, std::string_view service);
-
-  // The same key prepared for HMAC (its padded blocks absorbed once, see detail::HmacKey): what
-  // signs each token.
   const detail::HmacKey& prepared(const Credentials& credentials, std::string_view date,
                                   std::string_view region, std::string_view service);
 
@@ -62,7 +58,6 @@ class SigningKeyCache {
 
  private:
   bool valid_ = false;
-  detail::Digest key_{};
   std::unique_ptr<detail::HmacKey> prepared_;
   std::string date_, region_, service_, access_key_id_;
   Secret secret_;
@@ -180,10 +175,10 @@ MSKIAM_INLINE SigningKeyCache::SigningKeyCache() noexcept = default;
 
 MSKIAM_INLINE SigningKeyCache::~SigningKeyCache() { reset(); }
 
-MSKIAM_INLINE const detail::Digest& SigningKeyCache::get(const Credentials& credentials,
-                                                         std::string_view date,
-                                                         std::string_view region,
-                                                         std::string_view service) {
+MSKIAM_INLINE const detail::HmacKey& SigningKeyCache::prepared(const Credentials& credentials,
+                                                               std::string_view date,
+                                                               std::string_view region,
+                                                               std::string_view service) {
   if (!valid_ || date_ != date || region_ != region || service_ != service ||
       access_key_id_ != credentials.access_key_id || secret_ != credentials.secret_access_key) {
     valid_ = false;
@@ -193,7 +188,6 @@ MSKIAM_INLINE const detail::Digest& SigningKeyCache::get(const Credentials& cred
       *prepared_ = detail::HmacKey(key);
     else
       prepared_ = std::make_unique<detail::HmacKey>(key);
-    key_ = key;
     date_.assign(date);
     region_.assign(region);
     service_.assign(service);
@@ -202,19 +196,10 @@ MSKIAM_INLINE const detail::Digest& SigningKeyCache::get(const Credentials& cred
     valid_ = true;
     ++derivations_;
   }
-  return key_;
-}
-
-MSKIAM_INLINE const detail::HmacKey& SigningKeyCache::prepared(const Credentials& credentials,
-                                                               std::string_view date,
-                                                               std::string_view region,
-                                                               std::string_view service) {
-  get(credentials, date, region, service);
   return *prepared_;
 }
 
 MSKIAM_INLINE void SigningKeyCache::reset() noexcept {
-  detail::cleanse(key_.data(), key_.size());
   if (prepared_) prepared_->reset();
   secret_.clear();
   valid_ = false;

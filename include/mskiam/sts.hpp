@@ -86,6 +86,8 @@ class StsClient {
     const Credentials* signer = nullptr;                      // null: unsigned
   };
   std::string perform(const Call& call);
+  // perform(), then the credentials of the answer's <Action>Result.
+  Credentials credentials_call(const Call& call);
   HttpRequest build_request(const Call& call, const std::string& body) const;
 
   StsOptions options_;
@@ -152,7 +154,7 @@ MSKIAM_INLINE std::string strip_space(std::string value) {
   std::string out;
   out.reserve(value.size());
   for (char c : value)
-    if (!xml_space(c)) out += c;
+    if (!is_space(c)) out += c;
   cleanse(value);
   return out;
 }
@@ -254,11 +256,31 @@ MSKIAM_INLINE StsClient::StsClient(StsOptions options) : options_(std::move(opti
   if (path_ != "/") endpoint_ += path_;
 }
 
+namespace detail {
+MSKIAM_INLINE void validate_role_request(const std::string& role_arn, const std::string& session_name,
+                                         std::chrono::seconds duration) {
+  validate_role_arn(role_arn, sts_source);
+  validate_session_name(session_name, sts_source);
+  validate_duration(duration, sts_source);
+}
+}  // namespace detail
+
+MSKIAM_INLINE Credentials StsClient::credentials_call(const Call& call) {
+  const std::string what = call.action + " " + call.subject;
+  std::string body = perform(call);
+  const detail::WipeOnExit wipe{body};
+  const auto result = detail::xml_element(body, call.action + "Result");
+  if (!result)
+    throw Error(ErrorKind::bad_document, std::string(sts_source),
+                what + ": the response has no <" + call.action + "Result> element");
+  Credentials c = detail::parse_sts_credentials(*result, what);
+  c.source = std::string(sts_source);
+  return c;
+}
+
 MSKIAM_INLINE Credentials StsClient::assume_role(const Credentials& base,
                                                const AssumeRoleRequest& request) {
-  validate_role_arn(request.role_arn, sts_source);
-  validate_session_name(request.session_name, sts_source);
-  validate_duration(request.duration, sts_source);
+  detail::validate_role_request(request.role_arn, request.session_name, request.duration);
   if (!request.external_id.empty()) validate_external_id(request.external_id, sts_source);
   if (base.access_key_id.empty() || base.secret_access_key.empty())
     throw Error(ErrorKind::invalid_argument, std::string(sts_source),
@@ -272,22 +294,12 @@ MSKIAM_INLINE Credentials StsClient::assume_role(const Credentials& base,
                  {"DurationSeconds", std::to_string(request.duration.count())}};
   if (!request.external_id.empty()) call.params.emplace_back("ExternalId", request.external_id);
   call.signer = &base;
-  std::string body = perform(call);
-  const detail::WipeOnExit wipe{body};
-  const auto result = detail::xml_element(body, "AssumeRoleResult");
-  if (!result)
-    throw Error(ErrorKind::bad_document, std::string(sts_source),
-                "AssumeRole " + request.role_arn + ": the response has no <AssumeRoleResult> element");
-  Credentials c = detail::parse_sts_credentials(*result, "AssumeRole " + request.role_arn);
-  c.source = std::string(sts_source);
-  return c;
+  return credentials_call(call);
 }
 
 MSKIAM_INLINE Credentials StsClient::assume_role_with_web_identity(
     const WebIdentityRequest& request) {
-  validate_role_arn(request.role_arn, sts_source);
-  validate_session_name(request.session_name, sts_source);
-  validate_duration(request.duration, sts_source);
+  detail::validate_role_request(request.role_arn, request.session_name, request.duration);
   const std::size_t size = request.web_identity_token.size();
   if (size < min_web_identity_token || size > max_web_identity_token)
     throw Error(ErrorKind::invalid_argument, std::string(sts_source),
@@ -301,16 +313,7 @@ MSKIAM_INLINE Credentials StsClient::assume_role_with_web_identity(
                  {"WebIdentityToken", request.web_identity_token.reveal()},
                  {"DurationSeconds", std::to_string(request.duration.count())}};
   const detail::WipeOnExit wipe_token{call.params[2].second};
-  std::string body = perform(call);
-  const detail::WipeOnExit wipe{body};
-  const auto result = detail::xml_element(body, "AssumeRoleWithWebIdentityResult");
-  if (!result)
-    throw Error(ErrorKind::bad_document, std::string(sts_source),
-                "AssumeRoleWithWebIdentity " + request.role_arn +
-                    ": the response has no <AssumeRoleWithWebIdentityResult> element");
-  Credentials c = detail::parse_sts_credentials(*result, "AssumeRoleWithWebIdentity " + request.role_arn);
-  c.source = std::string(sts_source);
-  return c;
+  return credentials_call(call);
 }
 
 MSKIAM_INLINE std::string StsClient::get_caller_identity(const Credentials& credentials) {

@@ -103,6 +103,7 @@ MSKIAM_END_NAMESPACE
 
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/detail/time.hpp"
 #include "mskiam/detail/wipe.hpp"
 
@@ -455,11 +456,10 @@ MSKIAM_INLINE DecodedToken decode_token(std::string_view token) {
                           date->substr(13, 2) + "Z";
   const auto signed_at = detail::parse_iso8601(iso);
   if (!signed_at || (*date)[8] != 'T') throw bad("token has no valid X-Amz-Date");
-  if (!expires || expires->empty() || expires->size() > 6 ||
-      expires->find_first_not_of("0123456789") != std::string::npos)
-    throw bad("token has no integer X-Amz-Expires");
+  const auto seconds = expires ? detail::parse_decimal(*expires, 6) : std::nullopt;
+  if (!seconds) throw bad("token has no integer X-Amz-Expires");
   decoded.signed_at = *signed_at;
-  decoded.lifetime = std::chrono::seconds(std::stol(*expires));
+  decoded.lifetime = std::chrono::seconds(*seconds);
   return decoded;
 }
 

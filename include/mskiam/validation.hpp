@@ -93,20 +93,17 @@ constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 // `<area>(-<word>)+-<number>`: an area of 2-4 letters, one or more words of letters, a number.
 MSKIAM_INLINE bool is_region_id(std::string_view region) noexcept {
-  if (region.size() > max_region_size) return false;
   std::size_t parts = 0;
-  while (!region.empty()) {
-    const std::size_t dash = region.find('-');
-    const std::string_view part = region.substr(0, dash);
-    region = dash == std::string_view::npos ? std::string_view() : region.substr(dash + 1);
-    const bool last = dash == std::string_view::npos;
-    if (part.empty() || (!last && region.empty())) return false;
-    for (char c : part)
-      if (last ? !is_digit(c) : !is_lower_letter(c)) return false;
-    if (parts == 0 && (last || part.size() > 4 || part.size() < 2)) return false;
-    ++parts;
+  for (std::string_view rest = region; region.size() <= max_region_size; ++parts) {
+    const std::string_view part = rest.substr(0, rest.find('-'));
+    const bool last = part.size() == rest.size();
+    bool ok = !part.empty() && (parts > 0 || (part.size() >= 2 && part.size() <= 4));
+    for (char c : part) ok = ok && (last ? is_digit(c) : is_lower_letter(c));
+    if (!ok) return false;
+    if (last) return parts >= 2;
+    rest.remove_prefix(part.size() + 1);
   }
-  return parts >= 3;
+  return false;
 }
 
 [[noreturn]] MSKIAM_INLINE void invalid(std::string_view source, const std::string& why) {
@@ -146,31 +143,25 @@ MSKIAM_INLINE void validate_session_name(std::string_view name, std::string_view
 }
 
 MSKIAM_INLINE void validate_role_arn(std::string_view arn, std::string_view source) {
-  auto fail = [&](const std::string& why) {
+  if (arn.empty()) detail::invalid(source, "role ARN is empty");
+  const auto fail = [&](const std::string& why) {
     detail::invalid(source, "role ARN \"" + detail::printable(arn, 256) + "\" is invalid: " + why);
   };
-  if (arn.empty()) detail::invalid(source, "role ARN is empty");
   if (arn.size() < min_role_arn || arn.size() > max_role_arn)
     fail("it must be 20 to 2048 characters");
   for (char c : arn)
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
       fail("it contains a space or control character");
-  // arn : partition : service : region : account : resource
-  std::string_view fields[6];
-  std::string_view rest = arn;
-  for (int i = 0; i < 5; ++i) {
-    const std::size_t colon = rest.find(':');
-    if (colon == std::string_view::npos) fail("expected arn:<partition>:iam::<account id>:role/<name>");
-    fields[i] = rest.substr(0, colon);
-    rest.remove_prefix(colon + 1);
-  }
-  fields[5] = rest;
-  bool account_ok = fields[4].size() == 12;
-  for (char c : fields[4]) account_ok = account_ok && detail::is_digit(c);
-  if (fields[0] != "arn" || fields[1].empty() || fields[2] != "iam" || !fields[3].empty() ||
-      !account_ok || !detail::starts_with(fields[5], "role/") || fields[5].size() <= 5 ||
-      fields[5].back() == '/')
-    fail("expected arn:<partition>:iam::<12-digit account id>:role/<name>");
+  // arn:<partition>:iam::<account>:role/<name>: the partition and the account are checked below.
+  const std::size_t partition_end = arn.find(':', 4);
+  const std::string_view partition = arn.substr(4, partition_end - 4);
+  const std::string_view rest =
+      partition_end == std::string_view::npos ? "" : arn.substr(partition_end);
+  bool ok = detail::starts_with(arn, "arn:") && !partition.empty() &&
+            detail::starts_with(rest, ":iam::") && rest.size() > 24 && rest[18] == ':' &&
+            detail::starts_with(rest.substr(19), "role/") && rest.back() != '/';
+  for (char c : rest.substr(6, 12)) ok = ok && detail::is_digit(c);
+  if (!ok) fail("expected arn:<partition>:iam::<12-digit account id>:role/<name>");
 }
 
 MSKIAM_INLINE void validate_external_id(std::string_view external_id, std::string_view source) {

@@ -114,11 +114,6 @@ struct SharedFiles {
 
 inline bool ini_is_space(char c) noexcept { return c == ' ' || c == '\t'; }
 
-inline std::string_view ini_trim(std::string_view s) noexcept {
-  while (!s.empty() && (ini_is_space(s.front()) || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (ini_is_space(s.back()) || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 // Cuts a comment that starts with `#` or `;` after whitespace (JS parseIni: /(^|\s)[;#]/).
 inline std::string_view ini_strip_comment(std::string_view s) noexcept {
@@ -132,7 +127,7 @@ inline std::optional<std::string_view> ini_after_word(std::string_view s, std::s
   if (s.size() <= word.size() || s.compare(0, word.size(), word) != 0 ||
       !ini_is_space(s[word.size()]))
     return std::nullopt;
-  return ini_trim(s.substr(word.size()));
+  return trim(s.substr(word.size()));
 }
 
 // botocore splits section names with shlex, JS accepts matching quotes: `[profile "my name"]`.
@@ -180,7 +175,7 @@ inline IniFile parse_ini(std::string_view text, IniFlavor flavor, std::string pa
     while (indent < line.size() && ini_is_space(line[indent])) ++indent;
     std::string_view rest = line.substr(indent);
     if (rest.empty() || rest.front() == '#' || rest.front() == ';') continue;
-    const std::string_view content = ini_trim(ini_strip_comment(rest));
+    const std::string_view content = trim(ini_strip_comment(rest));
     if (content.empty()) continue;
 
     // A line indented deeper than the property above it belongs to that property.
@@ -195,7 +190,7 @@ inline IniFile parse_ini(std::string_view text, IniFlavor flavor, std::string pa
 
     if (content.front() == '[') {
       if (content.back() != ']') ini_fail(file.path, line_no, "section header without closing ]");
-      const std::string_view inner = ini_trim(content.substr(1, content.size() - 2));
+      const std::string_view inner = trim(content.substr(1, content.size() - 2));
       in_section = true;
       target = nullptr;
       last = Last::none;
@@ -230,8 +225,8 @@ inline IniFile parse_ini(std::string_view text, IniFlavor flavor, std::string pa
     const std::size_t eq = content.find('=');
     if (eq == std::string_view::npos)
       ini_fail(file.path, line_no, "expected `key = value`, a [section] header or a comment");
-    const std::string_view key = ini_trim(content.substr(0, eq));
-    const std::string_view value = ini_trim(content.substr(eq + 1));
+    const std::string_view key = trim(content.substr(0, eq));
+    const std::string_view value = trim(content.substr(eq + 1));
     if (key.empty()) ini_fail(file.path, line_no, "property without a name before =");
     if (!in_section) ini_fail(file.path, line_no, "property before any [section] header");
     last_indent = indent;

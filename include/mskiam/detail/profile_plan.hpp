@@ -29,6 +29,7 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/ini.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
 #include "mskiam/sources/profile.hpp"
@@ -147,14 +148,9 @@ class ProfileWithoutCredentials : public Error {
 
 inline std::chrono::seconds parse_duration_seconds(const std::string& profile,
                                                    const std::string& text) {
-  long value = 0;
-  bool ok = !text.empty() && text.size() <= 6;
-  for (char c : text) {
-    if (c < '0' || c > '9') ok = false;
-    if (ok) value = value * 10 + (c - '0');
-  }
   // STS's bounds (validation.hpp), checked here so that a typo fails with the profile's name.
-  if (!ok || value < sts_min_duration.count() || value > sts_max_duration.count())
+  const long value = parse_decimal(text, 6).value_or(0);
+  if (value < sts_min_duration.count() || value > sts_max_duration.count())
     profile_fail(ErrorKind::invalid_argument, profile,
                  "duration_seconds \"" + text + "\" is not a number of seconds between " +
                      std::to_string(sts_min_duration.count()) + " and " +

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <optional>
@@ -25,50 +26,46 @@ struct SmallFile {
   bool larger = false;  // the file holds more than `limit` bytes
 };
 
-// Throws io naming `source` and `<what> <path>`. A file that does not exist is nullopt when
-// `absent_ok`, else an io error like any other.
+// Throws io naming `source` and `<what> <path>`; a file that does not exist is nullopt when
+// `absent_ok`, else an error like any other.
 inline std::optional<SmallFile> read_small_file(const std::string& path, std::size_t limit,
                                                 std::string_view source, std::string_view what,
                                                 bool absent_ok = false) {
-  const std::string name = what.empty() ? path : std::string(what) + " " + path;
-  const auto fail = [&](const std::string& why) {
-    throw Error(ErrorKind::io, std::string(source), name + ": " + why);
+  const auto fail = [&](const std::string& why, int err = 0) {
+    throw Error(ErrorKind::io, std::string(source),
+                (what.empty() ? "" : std::string(what) + " ") + path + ": " + why +
+                    (err != 0 ? ": " + std::generic_category().message(err) : ""));
   };
-  const auto cause = [](int err) { return std::generic_category().message(err); };
   int fd = -1;
   do {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block here
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    const int err = errno;
-    if (absent_ok && (err == ENOENT || err == ENOTDIR)) return std::nullopt;
-    fail("cannot open: " + cause(err));
-  }
-  struct Closer {
+  if (fd < 0 && absent_ok && (errno == ENOENT || errno == ENOTDIR)) return std::nullopt;
+  if (fd < 0) fail("cannot open", errno);
+  const struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
   struct stat st {};
-  if (::fstat(fd, &st) != 0) fail("cannot stat: " + cause(errno));
+  if (::fstat(fd, &st) != 0) fail("cannot stat", errno);
   if (!S_ISREG(st.st_mode)) fail("not a regular file");
 
   SmallFile file;
-  file.content.reserve(static_cast<std::size_t>(st.st_size) < limit ? static_cast<std::size_t>(st.st_size) : limit);
+  file.content.reserve(std::min(static_cast<std::size_t>(st.st_size), limit));
   char buffer[8192];
   const WipeOnExit wipe_buffer{buffer};
   while (!file.larger) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      if (errno == EINTR) continue;
       const int err = errno;
       cleanse(file.content);
-      fail("cannot read: " + cause(err));
+      fail("cannot read", err);
     }
     if (n == 0) break;
     const std::size_t room = limit - file.content.size();
-    const auto got = static_cast<std::size_t>(n);
-    file.content.append(buffer, got < room ? got : room);
-    file.larger = got > room;
+    file.content.append(buffer, std::min(static_cast<std::size_t>(n), room));
+    file.larger = static_cast<std::size_t>(n) > room;
   }
   return file;
 }

@@ -2,9 +2,9 @@
 // (detail::cleanse, declared with Secret in mskiam/credentials.hpp, does the wiping).
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -15,22 +15,16 @@ namespace detail {
 
 class WipeOnExit {
  public:
-  using Headers = std::vector<std::pair<std::string, std::string>>;
-
   // A string's whole buffer (a request body, a response, a file's content).
   explicit WipeOnExit(std::string& text) noexcept : text_(&text) {}
   // The values of HTTP headers (a session token, an Authorization header).
-  explicit WipeOnExit(Headers& headers) noexcept : headers_(&headers) {}
-  // Bytes: a derived key, an inner hash, a read buffer.
-  WipeOnExit(void* data, std::size_t size) noexcept : data_(data), size_(size) {}
-  template <class T, std::size_t N>
-  explicit WipeOnExit(std::array<T, N>& bytes) noexcept : WipeOnExit(bytes.data(), sizeof bytes) {}
-  template <class T, std::size_t N>
-  explicit WipeOnExit(T (&bytes)[N]) noexcept : WipeOnExit(bytes, sizeof bytes) {}
-
+  explicit WipeOnExit(std::vector<std::pair<std::string, std::string>>& headers) noexcept
+      : headers_(&headers) {}
+  // Plain bytes: a derived key, an inner hash, a read buffer.
+  template <class Bytes, class = std::enable_if_t<std::is_trivially_copyable_v<Bytes>>>
+  explicit WipeOnExit(Bytes& bytes) noexcept : data_(&bytes), size_(sizeof bytes) {}
   WipeOnExit(const WipeOnExit&) = delete;
   WipeOnExit& operator=(const WipeOnExit&) = delete;
-
   ~WipeOnExit() {
     if (text_ != nullptr) cleanse(*text_);
     if (headers_ != nullptr)
@@ -40,7 +34,7 @@ class WipeOnExit {
 
  private:
   std::string* text_ = nullptr;
-  Headers* headers_ = nullptr;
+  std::vector<std::pair<std::string, std::string>>* headers_ = nullptr;
   void* data_ = nullptr;
   std::size_t size_ = 0;
 };

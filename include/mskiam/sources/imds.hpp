@@ -202,13 +202,8 @@ MSKIAM_INLINE InstanceMetadata::TokenResult InstanceMetadata::token(bool force_n
   std::chrono::seconds ttl = options_.token_ttl;
   if (const auto header = r.header(imds_token_ttl_header)) {
     // The service may grant less than asked: trust the smaller value when it is a number.
-    long long granted = 0;
-    bool digits = !header->empty() && header->size() <= 6;
-    for (char c : *header) {
-      digits = digits && c >= '0' && c <= '9';
-      if (digits) granted = granted * 10 + (c - '0');
-    }
-    if (digits && granted > 0 && granted < ttl.count()) ttl = std::chrono::seconds(granted);
+    const auto granted = detail::parse_decimal(*header, 6);
+    if (granted && *granted > 0 && *granted < ttl.count()) ttl = std::chrono::seconds(*granted);
   }
   const auto margin = std::min<std::chrono::steady_clock::duration>(imds_token_renew_margin, ttl / 2);
   cached_token_ = value;
@@ -271,11 +266,7 @@ MSKIAM_INLINE Credentials InstanceMetadata::fetch() {
     throw Error(ErrorKind::http_status, src,
                 "GET " + endpoint_ + list_path + " answered HTTP " + std::to_string(list.status),
                 std::to_string(list.status));
-  std::string_view role(list.body);
-  role = role.substr(0, role.find('\n'));
-  while (!role.empty() && (role.back() == '\r' || role.back() == ' ' || role.back() == '\t'))
-    role.remove_suffix(1);
-  while (!role.empty() && (role.front() == ' ' || role.front() == '\t')) role.remove_prefix(1);
+  const std::string_view role = detail::trim(std::string_view(list.body).substr(0, list.body.find('\n')));
   if (role.empty())
     throw Error(ErrorKind::not_configured, src,
                 "no IAM role is attached to this instance (empty role list)");

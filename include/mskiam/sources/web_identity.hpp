@@ -72,6 +72,7 @@ MSKIAM_END_NAMESPACE
 
 #include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/small_file.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/detail/wipe.hpp"
 #include "mskiam/detail/xml.hpp"
 
@@ -110,9 +111,7 @@ MSKIAM_INLINE Secret WebIdentity::read_token() const {
   detail::SmallFile file =
       *detail::read_small_file(path, max_web_identity_token_file, source, "the web identity token file");
   const detail::WipeOnExit wipe{file.content};
-  std::string_view token = file.content;
-  while (!token.empty() && detail::xml_space(token.front())) token.remove_prefix(1);
-  while (!token.empty() && detail::xml_space(token.back())) token.remove_suffix(1);
+  const std::string_view token = detail::trim(file.content);
   if (token.empty())
     throw Error(ErrorKind::invalid_argument, std::string(source),
                 "the web identity token file " + path + " is empty");
