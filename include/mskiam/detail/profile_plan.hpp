@@ -32,7 +32,7 @@
 #include "mskiam/detail/text.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
-#include "mskiam/sources/profile.hpp"
+#include "mskiam/shared_files.hpp"
 #include "mskiam/validation.hpp"
 
 MSKIAM_BEGIN_NAMESPACE

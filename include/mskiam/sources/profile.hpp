@@ -14,7 +14,6 @@
 // TokenProvider serializes fetch().
 #pragma once
 
-#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,21 +22,11 @@
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/policy.hpp"
+#include "mskiam/shared_files.hpp"
 #include "mskiam/sources/any.hpp"
 #include "mskiam/sts.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
-
-inline constexpr std::string_view profile_env = "AWS_PROFILE";
-inline constexpr std::string_view default_profile_env = "AWS_DEFAULT_PROFILE";
-inline constexpr std::string_view config_file_env = "AWS_CONFIG_FILE";
-inline constexpr std::string_view shared_credentials_file_env = "AWS_SHARED_CREDENTIALS_FILE";
-inline constexpr std::string_view default_profile_name = "default";
-inline constexpr std::string_view default_config_path = "~/.aws/config";
-inline constexpr std::string_view default_credentials_path = "~/.aws/credentials";
-// Real role chains are two or three hops; a cap keeps a pathological file from building a
-// source nested thousands deep.
-inline constexpr std::size_t max_profile_chain = 32;
 
 class ProfileCredentials {
  public:
