@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kafka_probe.hpp"
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/time.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/mskiam.hpp"
@@ -53,7 +54,8 @@ credentials:
   --external-id ID      external id for --role-arn
   --sts-endpoint URL    STS endpoint (default: regional, https://sts.REGION.amazonaws.com)
 token:
-  --region REGION       AWS region of the cluster (required; default: $AWS_REGION)
+  --region REGION       AWS region of the cluster (required; default: $AWS_REGION, then
+                        $AWS_DEFAULT_REGION)
   --lifetime SECONDS    token lifetime, 1..900 (default 900; capped by credential expiry)
   --host HOST           host to sign for (default kafka.REGION.amazonaws.com[.cn])
 output:
@@ -390,7 +392,6 @@ void print_check(const Check& c, bool json) {
 
 int main(int argc, char** argv) {
   Args args;
-  if (const char* r = std::getenv("AWS_REGION")) args.region = r;
   struct Flag {
     const char* name;
     std::string* value;
@@ -440,7 +441,19 @@ int main(int argc, char** argv) {
       return usage_error("unknown argument " + std::string(arg));
     }
   }
-  if (args.region.empty()) return usage_error("--region is required (or set AWS_REGION)");
+  try {  // --region, else the environment's, as the SDKs read it; a region that cannot exist is
+         // refused before any source is asked
+    std::string origin = "--region";
+    if (args.region.empty()) {
+      auto setting = mskiam::region_from_environment("mskiam-token");
+      if (!setting) return usage_error("--region is required (or set AWS_REGION)");
+      args.region = std::move(setting->region);
+      origin = std::move(setting->origin);
+    }
+    mskiam::validate_region(args.region, "mskiam-token", origin);
+  } catch (const mskiam::Error& e) {
+    return usage_error(e.what());
+  }
   if (args.decode && (args.json || args.check)) return usage_error("--decode goes alone");
   if ((args.whoami || !args.broker.empty() || !args.bootstrap.empty()) && !args.check)
     return usage_error("--whoami, --bootstrap and --broker go with --check");

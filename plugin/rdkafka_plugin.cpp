@@ -66,13 +66,9 @@
 #include "settings.hpp"
 #include "shared_providers.hpp"
 
-// The STS-based sources (default chain, profiles, AssumeRole) when this tree has them all.
-#if __has_include("mskiam/sts.hpp") && __has_include("mskiam/sources/assume_role.hpp") && \
-    __has_include("mskiam/sources/default_chain.hpp") &&                                  \
-    __has_include("mskiam/sources/profile.hpp") &&                                        \
-    __has_include("mskiam/sources/web_identity.hpp") &&                                   \
-    __has_include("mskiam/sources/container.hpp") && __has_include("mskiam/sources/imds.hpp") && \
-    __has_include("mskiam/sources/process.hpp") && !defined(MSKIAM_PLUGIN_ENVIRONMENT_ONLY)
+// The STS-based sources (default chain, profiles, AssumeRole) need libcurl; without it
+// (MSKIAM_CURL=OFF) the plugin has environment credentials only.
+#if !defined(MSKIAM_PLUGIN_ENVIRONMENT_ONLY)
 #define MSKIAM_PLUGIN_STS_SOURCES 1
 #include "mskiam/sources/assume_role.hpp"
 #include "mskiam/sources/default_chain.hpp"

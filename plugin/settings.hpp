@@ -15,9 +15,10 @@
 #include <string_view>
 #include <vector>
 
+#include "mskiam/detail/text.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
-#include "mskiam/token.hpp"
+#include "mskiam/validation.hpp"
 
 namespace mskiam_plugin {
 
@@ -27,10 +28,6 @@ inline constexpr std::string_view config_property = "sasl.oauthbearer.config";
 inline constexpr std::string_view known_keys =
     "region, session_name, role_arn, external_id, profile, principal_change, sts_endpoint, host, "
     "lifetime";
-
-// STS limits for ExternalId: 2-1224 characters of [\w+=,.@:/-].
-inline constexpr std::size_t min_external_id = 2;
-inline constexpr std::size_t max_external_id = 1224;
 
 struct Settings {
   std::string region;                          // required
@@ -83,42 +80,11 @@ inline bool is_printable_ascii(std::string_view s) {
 inline std::chrono::seconds parse_lifetime(std::string_view value) {
   // Seconds, optionally with an `s` suffix: 900, 300s.
   if (!value.empty() && value.back() == 's') value.remove_suffix(1);
-  if (value.empty() || value.size() > 4) fail("lifetime", "\"" + std::string(value) + "\" is not a number of seconds from 1 to 900");
-  long n = 0;
-  for (char c : value) {
-    if (c < '0' || c > '9')
-      fail("lifetime", "\"" + std::string(value) + "\" is not a number of seconds from 1 to 900");
-    n = n * 10 + (c - '0');
-  }
-  if (n < 1 || n > mskiam::max_token_lifetime.count())
-    fail("lifetime", std::to_string(n) + " s is outside 1..900 s (MSK accepts at most 900)");
-  return std::chrono::seconds(n);
-}
-
-inline void check_external_id(std::string_view v) {
-  bool ok = v.size() >= min_external_id && v.size() <= max_external_id;
-  for (char c : v)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '_' || c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == ':' ||
-                c == '/' || c == '-');
-  if (!ok) fail("external_id", "must be 2 to 1224 characters of letters, digits and +=,.@:/_-");
-}
-
-inline void check_role_arn(std::string_view v) {
-  // arn:<partition>:iam::<account>:role/<name>; STS checks the rest.
-  const bool ok = v.substr(0, 4) == "arn:" && v.find(":iam::") != std::string_view::npos &&
-                  v.find(":role/") != std::string_view::npos && is_printable_ascii(v);
-  if (!ok)
-    fail("role_arn", "\"" + std::string(v) +
-                         "\" is not an IAM role ARN such as arn:aws:iam::123456789012:role/MskRole");
-}
-
-inline void check_endpoint(std::string_view v) {
-  const bool scheme = v.substr(0, 7) == "http://" || v.substr(0, 8) == "https://";
-  const std::size_t rest = v.find("://") + 3;
-  if (!scheme || rest >= v.size() || !is_printable_ascii(v))
-    fail("sts_endpoint", "\"" + std::string(v) +
-                             "\" is not an http:// or https:// URL such as https://sts.eu-west-1.amazonaws.com");
+  const auto n = mskiam::detail::parse_decimal(value, 4);
+  if (!n) fail("lifetime", "\"" + std::string(value) + "\" is not a number of seconds from 1 to 900");
+  const std::chrono::seconds lifetime(*n);
+  mskiam::validate_token_lifetime(lifetime, "lifetime");
+  return lifetime;
 }
 
 }  // namespace detail
@@ -141,17 +107,17 @@ inline Settings parse_settings(std::string_view text) {
     if (value.empty()) detail::fail(key, "has no value");
     try {
       if (key == "region") {
-        mskiam::validate_region(value, "region");
+        mskiam::validate_region(value, key);
         s.region = value;
         have_region = true;
       } else if (key == "session_name") {
-        mskiam::validate_session_name(value, "session_name");
+        mskiam::validate_session_name(value, key);
         s.session_name = value;
       } else if (key == "role_arn") {
-        detail::check_role_arn(value);
+        mskiam::validate_role_arn(value, key);
         s.role_arn = value;
       } else if (key == "external_id") {
-        detail::check_external_id(value);
+        mskiam::validate_external_id(value, key);
         s.external_id = value;
       } else if (key == "profile") {
         if (!detail::is_printable_ascii(value)) detail::fail(key, "is not a profile name");
@@ -164,10 +130,10 @@ inline Settings parse_settings(std::string_view text) {
         else
           detail::fail(key, "\"" + value + "\" is neither allow nor reject");
       } else if (key == "sts_endpoint") {
-        detail::check_endpoint(value);
+        mskiam::validate_endpoint(value, "STS endpoint", key);
         s.sts_endpoint = value;
       } else if (key == "host") {
-        mskiam::detail::validate_host(value);
+        mskiam::validate_host(value, key);
         s.host = value;
       } else if (key == "lifetime") {
         s.lifetime = detail::parse_lifetime(value);

@@ -129,8 +129,8 @@ tus = {
     "standard": ("without mskiam, + the %d standard headers of mskiam.hpp" % len(STD_OF_MSKIAM),
                  STD + "".join("#include <%s>\n" % h for h in STD_OF_MSKIAM) + BASELINE, "baseline"),
     "token": ("mskiam/token.hpp + sign_token", STD + "#include <mskiam/token.hpp>\n" + USE % "return token.value.size();", "baseline"),
-    "provider": ("provider.hpp + static.hpp + token.hpp, TokenProvider", STD +
-                 "#include <mskiam/provider.hpp>\n#include <mskiam/sources/static.hpp>\n#include <mskiam/token.hpp>\n" +
+    "provider": ("providers.hpp (the provider and the sources) + token.hpp, TokenProvider", STD +
+                 "#include <mskiam/providers.hpp>\n#include <mskiam/token.hpp>\n" +
                  USE % PROVIDER, "baseline"),
     "mskiam": ("mskiam/mskiam.hpp (umbrella), same use", STD + "#include <mskiam/mskiam.hpp>\n" + USE % PROVIDER, "baseline"),
     "own": ("same, TokenProvider over a source of the TU's own", STD + "#include <mskiam/mskiam.hpp>\n" + OWN_SOURCE +

@@ -9,16 +9,11 @@
 #endif
 
 #include "mskiam/mskiam.hpp"
+#include "mskiam/providers.hpp"
 
-// TokenProvider over the library's own sources (MSKIAM_EXTERN_PROVIDER in their headers).
+// TokenProvider over the library's own sources, declared in mskiam/providers.hpp.
 MSKIAM_BEGIN_NAMESPACE
-template class TokenProvider<AnySource>;
-template class TokenProvider<ContainerCredentials>;
-template class TokenProvider<DefaultChain>;
-template class TokenProvider<EnvironmentCredentials>;
-template class TokenProvider<InstanceMetadata>;
-template class TokenProvider<ProcessCredentials>;
-template class TokenProvider<ProfileCredentials>;
-template class TokenProvider<StaticCredentials>;
-template class TokenProvider<WebIdentity>;
+#define MSKIAM_PROVIDER(Source) template class TokenProvider<Source>;
+MSKIAM_FOR_EACH_LIBRARY_SOURCE(MSKIAM_PROVIDER)
+#undef MSKIAM_PROVIDER
 MSKIAM_END_NAMESPACE

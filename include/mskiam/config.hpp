@@ -7,7 +7,8 @@
 // mskiam::rdkafka_compiled CMake targets do all of that). The headers then declare and those files
 // define, so a translation unit that includes mskiam parses declarations only and compiles none
 // of mskiam's code. Templates (TokenProvider, AssumeRole, the librdkafka adapters) stay in the
-// headers; TokenProvider over the library's own sources is instantiated in src/mskiam.cpp.
+// headers; TokenProvider over the library's own sources is instantiated in src/mskiam.cpp and
+// declared so in mskiam/providers.hpp.
 //
 // Every header is written the same way: declarations first; then, under `#if MSKIAM_DEFINITIONS`
 // (MSKIAM_RDKAFKA_DEFINITIONS in mskiam/rdkafka.hpp), the includes only the definitions need and

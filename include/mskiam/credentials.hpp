@@ -10,6 +10,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -63,8 +64,6 @@ struct Credentials {
   std::optional<std::chrono::system_clock::time_point> expiration;
   std::string principal;  // IAM ARN when known (STS responses), else empty
   std::string source;     // the source that produced them: `environment`, `web_identity`...
-
-  bool expires() const noexcept { return expiration.has_value(); }
 };
 
 // Prints what an operator may see: never the secret key or the session token.
@@ -86,6 +85,9 @@ struct has_source_name : std::false_type {};
 template <class T>
 struct has_source_name<T, std::void_t<decltype(std::declval<const T&>().name())>>
     : std::true_type {};
+
+// What a source without `name()` is called.
+inline constexpr std::string_view unnamed_source = "source";
 }  // namespace detail
 
 MSKIAM_END_NAMESPACE

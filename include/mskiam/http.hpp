@@ -63,6 +63,14 @@ namespace detail {
 void retry_pause(const RetryPolicy& policy, int attempt, std::uint64_t& seed);
 }  // namespace detail
 
+// One request through `transport`, with retries (`policy`) of 5xx answers and, when
+// `retry_timeouts`, of timeouts. A 5xx answer to the last attempt is an http_status error
+// "<METHOD> <url> answered HTTP <status><describe(body)>" with the status as its code; any other
+// answer is returned as it is.
+HttpResponse send_retrying_5xx(const HttpTransport& transport, const HttpRequest& request,
+                               const RetryPolicy& policy, bool retry_timeouts,
+                               std::string (*describe)(std::string_view body) = nullptr);
+
 template <class Attempt, class Retryable>
 auto with_retries(const RetryPolicy& policy, Attempt&& attempt, Retryable&& retryable)
     -> decltype(attempt()) {
@@ -84,9 +92,11 @@ MSKIAM_END_NAMESPACE
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <thread>
+
+#include "mskiam/detail/text.hpp"
+#include "mskiam/policy.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -135,14 +145,9 @@ MSKIAM_INLINE std::size_t curl_write_header(char* data, std::size_t size, std::s
   std::string_view line(data, n);
   const std::size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
-    std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-      value.remove_suffix(1);
-    sink->response->headers.emplace_back(std::move(name), std::string(value));
+    std::string name = detail::ascii_lower(line.substr(0, colon));
+    sink->response->headers.emplace_back(std::move(name),
+                                         std::string(detail::trim(line.substr(colon + 1))));
   } else if (line.compare(0, 5, "HTTP/") == 0) {
     sink->response->headers.clear();  // a new status line (100 Continue): start over
   }
@@ -219,15 +224,33 @@ MSKIAM_INLINE HttpResponse curl_transport(const HttpRequest& request) {
   return response;
 }
 
+MSKIAM_INLINE HttpResponse send_retrying_5xx(const HttpTransport& transport,
+                                             const HttpRequest& request, const RetryPolicy& policy,
+                                             bool retry_timeouts,
+                                             std::string (*describe)(std::string_view body)) {
+  const auto is_5xx = [](long status) { return status >= 500 && status <= 599; };
+  return with_retries(
+      policy,
+      [&] {
+        HttpResponse response = transport(request);
+        if (is_5xx(response.status))
+          throw Error(ErrorKind::http_status, request.source,
+                      request.method + " " + request.url + " answered HTTP " +
+                          std::to_string(response.status) +
+                          (describe != nullptr ? describe(response.body) : std::string()),
+                      std::to_string(response.status));
+        return response;
+      },
+      [&](const Error& e) {
+        if (e.kind() == ErrorKind::timeout) return retry_timeouts;
+        return e.kind() == ErrorKind::http_status && e.code().size() == 3 && e.code()[0] == '5';
+      });
+}
+
 MSKIAM_INLINE void detail::retry_pause(const RetryPolicy& policy, int attempt,
                                        std::uint64_t& seed) {
-  auto delay = policy.base_delay;
-  for (int k = 1; k < attempt && delay < policy.max_delay; ++k) delay *= 2;
-  delay = std::min(delay, policy.max_delay);
-  seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-  const auto half = delay.count() / 2;
-  const auto jitter = static_cast<long long>((seed >> 33) % static_cast<std::uint64_t>(half + 1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(half + jitter));
+  std::this_thread::sleep_for(jittered_backoff(policy.base_delay, policy.max_delay,
+                                               static_cast<unsigned>(attempt), seed));
 }
 
 MSKIAM_END_NAMESPACE

@@ -9,6 +9,7 @@
 #include "mskiam/policy.hpp"
 #include "mskiam/prometheus.hpp"
 #include "mskiam/provider.hpp"
+#include "mskiam/providers.hpp"
 #include "mskiam/sigv4.hpp"
 #include "mskiam/sources/any.hpp"
 #include "mskiam/sources/assume_role.hpp"

@@ -2,36 +2,20 @@
 // credentials carry another principal, and when to refresh credentials.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
-#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "mskiam/error.hpp"
+#include "mskiam/validation.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
 inline constexpr std::string_view role_session_name_env = "AWS_ROLE_SESSION_NAME";
 inline constexpr std::string_view default_session_prefix = "mskiam-";
-inline constexpr std::size_t min_session_name = 2;
-inline constexpr std::size_t max_session_name = 64;
-
-namespace detail {
-
-constexpr bool is_session_name_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-';
-}
-
-// The value of an environment variable, unless it is unset or empty.
-std::optional<std::string> getenv_nonempty(std::string_view name);
-
-}  // namespace detail
-
-// Throws mskiam::Error (invalid_argument) unless `name` is 2-64 characters of [\w+=,.@-], the rule
-// STS applies to RoleSessionName; checked before any call is made.
-void validate_session_name(std::string_view name, std::string_view source);
 
 // `mskiam-<host name>` with every character STS refuses replaced by `-`, cut to 64 characters.
 std::string default_session_name();
@@ -94,29 +78,44 @@ struct RefreshPolicy {
   double token_reuse = 0.1;
 };
 
+namespace detail {
+
+// splitmix64: jitter for backoff without <random> in a public header.
+constexpr std::uint64_t next_jitter(std::uint64_t& state) noexcept {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// A draw in [0, 1) from the next jitter value.
+constexpr double next_unit(std::uint64_t& state) noexcept {
+  return static_cast<double>(next_jitter(state) >> 11) * 0x1.0p-53;
+}
+
+// The one backoff of the library (refresh retries of TokenProvider, HTTP retries): `first`,
+// doubled for every failure before failure number `failures` (1, 2...) while below `cap`, kept
+// within [floor, max(cap, floor)], then a uniform draw in [delay/2, delay] from `state`, so that
+// clients that failed together do not retry together.
+template <class Duration>
+Duration jittered_backoff(Duration first, Duration cap, unsigned failures, std::uint64_t& state,
+                          Duration floor = Duration::zero()) noexcept {
+  Duration delay = first;
+  for (unsigned i = 1; i < failures && delay < cap; ++i) delay *= 2;
+  delay = std::min(std::max(delay, floor), std::max(cap, floor));
+  const auto half = delay / 2;
+  const auto span = static_cast<std::uint64_t>(half.count()) + 1;
+  return half + Duration(static_cast<typename Duration::rep>(next_jitter(state) % span));
+}
+
+}  // namespace detail
+
 MSKIAM_END_NAMESPACE
 
 #if MSKIAM_DEFINITIONS
 #include <unistd.h>
 
-#include <cstdlib>
-
 MSKIAM_BEGIN_NAMESPACE
-
-MSKIAM_INLINE std::optional<std::string> detail::getenv_nonempty(std::string_view name) {
-  const char* value = std::getenv(std::string(name).c_str());
-  if (value == nullptr || *value == '\0') return std::nullopt;
-  return std::string(value);
-}
-
-MSKIAM_INLINE void validate_session_name(std::string_view name, std::string_view source) {
-  bool ok = name.size() >= min_session_name && name.size() <= max_session_name;
-  for (char c : name) ok = ok && detail::is_session_name_char(c);
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "role session name \"" + std::string(name) +
-                    "\" is invalid: it must be 2 to 64 characters of letters, digits and +=,.@_-");
-}
 
 MSKIAM_INLINE std::string default_session_name() {
   char host[256] = {};

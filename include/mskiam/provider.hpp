@@ -56,28 +56,6 @@ struct ProviderMetrics {
 
 namespace detail {
 
-// The name a source gives itself (`name()`), else "source".
-template <class Source>
-std::string source_name(const Source& source) {
-  if constexpr (has_source_name<Source>::value)
-    return std::string(source.name());
-  else
-    return "source";
-}
-
-// splitmix64: jitter for backoff without <random> in a public header.
-constexpr std::uint64_t next_jitter(std::uint64_t& state) noexcept {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// A draw in [0, 1) from the next jitter value.
-constexpr double next_unit(std::uint64_t& state) noexcept {
-  return static_cast<double>(next_jitter(state) >> 11) * 0x1.0p-53;
-}
-
 // After which fraction of its lifetime to refresh credentials just fetched (RefreshPolicy's
 // refresh_ahead and refresh_jitter), given a uniform draw `u` in [0, 1). `first`: the first fetch
 // of a provider, whose refresh is drawn as if the provider had been running for long already.
@@ -159,6 +137,26 @@ class TokenProvider {
   // Makes sure usable credentials are cached, refreshing them when due. Only one thread asks the
   // source at a time; while still-valid credentials are cached, the others do not wait for it.
   void ensure_credentials(time_point now);
+  // Its steps. Whether this thread asks the source now (then `fetching` is held): a refresh is
+  // due, and no other thread is at it while the cached credentials are still usable.
+  bool take_fetch_turn(time_point now, std::unique_lock<std::mutex>& fetching);
+  // The source's answer, checked (check_fetched); nullopt and `failure` set when it failed.
+  std::optional<Credentials> fetch_checked(time_point now, std::optional<Error>& failure);
+  // With mutex_ held from here on. A new principal: an event, and with PrincipalChange::reject
+  // the answer dropped and `failure` set.
+  void apply_principal_policy(time_point now, std::optional<Credentials>& fresh,
+                              std::optional<Error>& failure, std::vector<Event>& events);
+  // The name the source gives itself (`name()`), else detail::unnamed_source.
+  static std::string source_name_of(const Source& source) {
+    if constexpr (detail::has_source_name<Source>::value)
+      return std::string(source.name());
+    else
+      return std::string(detail::unnamed_source);
+  }
+  // Caches fresh credentials and draws their refresh point.
+  void accept(Credentials fresh, time_point now, std::vector<Event>& events);
+  // Counts a failure and schedules the retry; the cached credentials stay while usable.
+  void record_failure(const Error& failure, time_point now, std::vector<Event>& events);
 
   Source source_;
   const TokenOptions options_;
@@ -175,7 +173,7 @@ class TokenProvider {
   duration lifetime_{};
   std::optional<AuthToken> token_;
   time_point token_reuse_until_{};
-  sigv4::SigningKeyCache key_cache_;
+  TokenCache token_cache_;
   unsigned consecutive_failures_ = 0;
   std::uint64_t jitter_state_;
   std::string last_error_;
@@ -193,7 +191,7 @@ TokenProvider<Source, Clock>::TokenProvider(Source source, TokenOptions options,
       options_(std::move(options)),
       provider_options_(std::move(provider_options)),
       clock_(std::move(clock)),
-      source_name_(detail::source_name(source_)),
+      source_name_(source_name_of(source_)),
       jitter_state_(provider_options_.jitter_seed.value_or(
           reinterpret_cast<std::uintptr_t>(this) ^
           static_cast<std::uint64_t>(clock_.now().time_since_epoch().count()))) {
@@ -215,7 +213,7 @@ AuthToken TokenProvider<Source, Clock>::token() {
     if (token_ && now < token_reuse_until_ && !refresh_due(now)) return with_refresh_at(*token_);
     TokenOptions options = options_;
     options.lifetime = std::min(options.lifetime, usable_seconds(now));
-    token = sign_token(*credentials_, options, now, &key_cache_);
+    token = sign_token(*credentials_, options, now, &token_cache_);
     token_ = token;
     const auto lifetime = token.expires_at - std::chrono::floor<std::chrono::seconds>(now);
     token_reuse_until_ = now + std::chrono::duration_cast<duration>(
@@ -304,14 +302,9 @@ auto TokenProvider<Source, Clock>::backoff(duration lifetime) -> duration {
   const RefreshPolicy& p = provider_options_.refresh;
   const auto cap = std::min<duration>(
       std::chrono::duration_cast<duration>(lifetime * p.backoff_max), p.max_backoff);
-  auto base = std::chrono::duration_cast<duration>(lifetime * p.backoff_initial);
-  for (unsigned i = 1; i < consecutive_failures_ && base < cap; ++i) base *= 2;
-  const duration floor_delay = std::chrono::milliseconds(100);
-  base = std::min(std::max(base, floor_delay), std::max(cap, floor_delay));
-  // Jitter in [base/2, base]: clients that failed together do not retry together.
-  const auto half = base / 2;
-  const auto span = static_cast<std::uint64_t>(half.count()) + 1;
-  return half + duration(static_cast<duration::rep>(detail::next_jitter(jitter_state_) % span));
+  const auto first = std::chrono::duration_cast<duration>(lifetime * p.backoff_initial);
+  return detail::jittered_backoff(first, cap, consecutive_failures_, jitter_state_,
+                                  duration(std::chrono::milliseconds(100)));
 }
 
 template <class Source, class Clock>
@@ -323,102 +316,20 @@ auto TokenProvider<Source, Clock>::refresh_delay(duration lifetime, bool first) 
 
 template <class Source, class Clock>
 void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
-  bool required = false;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!refresh_due(now)) return;
-    required = !usable(now);
-  }
   std::unique_lock<std::mutex> fetching(fetch_mutex_, std::defer_lock);
-  if (required) {
-    fetching.lock();
-  } else if (!fetching.try_lock()) {
-    return;  // another thread is refreshing; the cached credentials are still good
-  }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!refresh_due(now)) return;  // refreshed while this thread waited
-    required = !usable(now);
-  }
+  if (!take_fetch_turn(now, fetching)) return;
+
+  std::optional<Error> failure;
+  std::optional<Credentials> fresh = fetch_checked(now, failure);
 
   std::vector<Event> events;
-  std::optional<Credentials> fresh;
-  std::optional<Error> failure;
-  try {
-    fresh = source_.fetch();
-    if (fresh->source.empty()) fresh->source = source_name_;
-    detail::check_fetched(*fresh, now, source_name_);
-  } catch (const Error& e) {
-    fresh.reset();
-    failure = e;
-  } catch (const std::exception& e) {
-    fresh.reset();
-    failure = Error(ErrorKind::internal, source_name_, e.what());
-  }
-
   std::unique_lock<std::mutex> lock(mutex_);
   ++fetches_;
-  if (fresh && credentials_ && !credentials_->principal.empty() && !fresh->principal.empty() &&
-      fresh->principal != credentials_->principal) {
-    Event e = event(EventType::principal_changed, now);
-    e.previous_principal = credentials_->principal;
-    e.principal = fresh->principal;
-    e.access_key_id = fresh->access_key_id;
-    e.expiration = fresh->expiration;
-    if (provider_options_.principal_change == PrincipalChange::reject) {
-      e.type = EventType::principal_change_rejected;
-      failure = Error(ErrorKind::principal_changed, source_name_,
-                      "refreshed credentials carry principal " + fresh->principal +
-                          " instead of " + credentials_->principal +
-                          " and the principal-change policy is reject");
-      e.message = failure->what();
-      fresh.reset();
-    } else {
-      ++principal_changes_;
-    }
-    events.push_back(std::move(e));
-  }
-
-  if (fresh) {
-    const time_point expiration_or_now = fresh->expiration.value_or(now);
-    const duration lifetime = expiration_or_now - now;
-    const bool first = !credentials_;
-    credentials_ = std::move(fresh);
-    key_cache_.reset();
-    token_.reset();
-    consecutive_failures_ = 0;
-    last_success_ = now;
-    next_attempt_ = now;
-    if (credentials_->expiration) {
-      const RefreshPolicy& p = provider_options_.refresh;
-      margin_ = std::min<duration>(
-          std::chrono::duration_cast<duration>(lifetime * p.expiry_margin), p.max_margin);
-      refresh_at_ = now + refresh_delay(lifetime, first);
-      lifetime_ = lifetime;
-    } else {
-      margin_ = duration::zero();
-      refresh_at_.reset();  // credentials that never expire are fetched once
-    }
-    events.insert(events.begin(), event(EventType::credentials_fetched, now));
-  } else {
-    ++failures_;
-    ++consecutive_failures_;
-    last_error_ = failure->what();
-    // Without a lifetime to be proportional to (nothing cached yet), back off as for one hour.
-    next_attempt_ = now + backoff(credentials_ && credentials_->expiration
-                                      ? lifetime_
-                                      : duration(std::chrono::hours(1)));
-    Event e = event(EventType::refresh_failed, now);
-    e.message = failure->what();
-    e.retry_at = next_attempt_;
-    events.push_back(std::move(e));
-    if (usable(now) && credentials_->expiration &&
-        *credentials_->expiration - now < options_.lifetime) {
-      Event expiring = event(EventType::credentials_expiring, now);
-      expiring.message = failure->what();
-      events.push_back(std::move(expiring));
-    }
-  }
+  if (fresh) apply_principal_policy(now, fresh, failure, events);
+  if (fresh)
+    accept(std::move(*fresh), now, events);
+  else
+    record_failure(*failure, now, events);
   const bool still_usable = usable(now);
   const bool had_credentials = credentials_.has_value();
   lock.unlock();
@@ -434,18 +345,113 @@ void TokenProvider<Source, Clock>::ensure_credentials(time_point now) {
   }
 }
 
-MSKIAM_END_NAMESPACE
+template <class Source, class Clock>
+bool TokenProvider<Source, Clock>::take_fetch_turn(time_point now,
+                                                   std::unique_lock<std::mutex>& fetching) {
+  bool required = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!refresh_due(now)) return false;
+    required = !usable(now);
+  }
+  if (required) {
+    fetching.lock();
+  } else if (!fetching.try_lock()) {
+    return false;  // another thread is refreshing; the cached credentials are still good
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  return refresh_due(now);  // false: refreshed while this thread waited
+}
 
-// In the compiled mode, TokenProvider over each of the library's own sources is compiled once, in
-// src/mskiam.cpp: every source header names its provider with MSKIAM_EXTERN_PROVIDER, so that a
-// file using it compiles none of the provider's code. (A provider over a source of your own is
-// compiled in the files that use it, as in the header-only mode.)
-#if defined(MSKIAM_COMPILED_LIB)
-#define MSKIAM_EXTERN_PROVIDER(Source) \
-  MSKIAM_BEGIN_NAMESPACE extern template class TokenProvider<Source>; MSKIAM_END_NAMESPACE
-#else
-#define MSKIAM_EXTERN_PROVIDER(Source)
-#endif
+template <class Source, class Clock>
+std::optional<Credentials> TokenProvider<Source, Clock>::fetch_checked(
+    time_point now, std::optional<Error>& failure) {
+  try {
+    Credentials fresh = source_.fetch();
+    if (fresh.source.empty()) fresh.source = source_name_;
+    detail::check_fetched(fresh, now, source_name_);
+    return fresh;
+  } catch (const Error& e) {
+    failure = e;
+  } catch (const std::exception& e) {
+    failure = Error(ErrorKind::internal, source_name_, e.what());
+  }
+  return std::nullopt;
+}
+
+template <class Source, class Clock>
+void TokenProvider<Source, Clock>::apply_principal_policy(time_point now,
+                                                          std::optional<Credentials>& fresh,
+                                                          std::optional<Error>& failure,
+                                                          std::vector<Event>& events) {
+  if (!credentials_ || credentials_->principal.empty() || fresh->principal.empty() ||
+      fresh->principal == credentials_->principal)
+    return;
+  Event e = event(EventType::principal_changed, now);
+  e.previous_principal = credentials_->principal;
+  e.principal = fresh->principal;
+  e.access_key_id = fresh->access_key_id;
+  e.expiration = fresh->expiration;
+  if (provider_options_.principal_change == PrincipalChange::reject) {
+    e.type = EventType::principal_change_rejected;
+    failure = Error(ErrorKind::principal_changed, source_name_,
+                    "refreshed credentials carry principal " + fresh->principal + " instead of " +
+                        credentials_->principal + " and the principal-change policy is reject");
+    e.message = failure->what();
+    fresh.reset();
+  } else {
+    ++principal_changes_;
+  }
+  events.push_back(std::move(e));
+}
+
+template <class Source, class Clock>
+void TokenProvider<Source, Clock>::accept(Credentials fresh, time_point now,
+                                          std::vector<Event>& events) {
+  const duration lifetime = fresh.expiration.value_or(now) - now;
+  const bool first = !credentials_;
+  credentials_ = std::move(fresh);
+  token_cache_.reset();
+  token_.reset();
+  consecutive_failures_ = 0;
+  last_success_ = now;
+  next_attempt_ = now;
+  if (credentials_->expiration) {
+    const RefreshPolicy& p = provider_options_.refresh;
+    margin_ = std::min<duration>(
+        std::chrono::duration_cast<duration>(lifetime * p.expiry_margin), p.max_margin);
+    refresh_at_ = now + refresh_delay(lifetime, first);
+    lifetime_ = lifetime;
+  } else {
+    margin_ = duration::zero();
+    refresh_at_.reset();  // credentials that never expire are fetched once
+  }
+  events.insert(events.begin(), event(EventType::credentials_fetched, now));
+}
+
+template <class Source, class Clock>
+void TokenProvider<Source, Clock>::record_failure(const Error& failure, time_point now,
+                                                  std::vector<Event>& events) {
+  ++failures_;
+  ++consecutive_failures_;
+  last_error_ = failure.what();
+  // Without a lifetime to be proportional to (nothing cached yet), back off as for one hour.
+  next_attempt_ = now + backoff(credentials_ && credentials_->expiration
+                                    ? lifetime_
+                                    : duration(std::chrono::hours(1)));
+  Event e = event(EventType::refresh_failed, now);
+  e.message = failure.what();
+  e.retry_at = next_attempt_;
+  events.push_back(std::move(e));
+  if (usable(now) && credentials_->expiration &&
+      *credentials_->expiration - now < options_.lifetime) {
+    Event expiring = event(EventType::credentials_expiring, now);
+    expiring.message = failure.what();
+    events.push_back(std::move(expiring));
+  }
+}
+
+MSKIAM_END_NAMESPACE
 
 #if MSKIAM_DEFINITIONS
 #include <cmath>
@@ -456,9 +462,9 @@ MSKIAM_BEGIN_NAMESPACE
 namespace detail {
 
 MSKIAM_INLINE void validate_token_options(const TokenOptions& options) {
-  validate_region(options.region, token_source);
-  validate_lifetime(options.lifetime);
-  if (!options.host.empty()) validate_host(options.host);
+  validate_region(options.region, token_source, "TokenOptions::region");
+  validate_token_lifetime(options.lifetime, token_source);
+  if (!options.host.empty()) validate_host(options.host, token_source);
 }
 
 MSKIAM_INLINE void check_fetched(const Credentials& credentials,

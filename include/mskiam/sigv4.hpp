@@ -1,5 +1,5 @@
-// AWS Signature Version 4, the parts a query-string presign needs: the canonical request, the
-// string to sign and the signing key, with a one-entry cache for that key.
+// AWS Signature Version 4: the string to sign and the signing key, with a one-entry cache for
+// that key (a token's presigned URL is built in mskiam/token.hpp), and header signing for STS.
 #pragma once
 
 #include <array>
@@ -18,8 +18,7 @@ namespace detail {
 // A SHA-256 digest, as mskiam/detail/crypto.hpp computes it (the same alias, declared again so
 // that the declarations below need no OpenSSL header).
 using Digest = std::array<unsigned char, 32>;
-class HmacKey;      // mskiam/detail/crypto.hpp
-struct PresignMemo;  // below, with the definitions: what sign_token keeps between tokens
+class HmacKey;  // mskiam/detail/crypto.hpp
 }  // namespace detail
 
 namespace sigv4 {
@@ -37,12 +36,11 @@ std::string credential_scope(std::string_view date, std::string_view region,
 detail::Digest derive_signing_key(const Secret& secret, std::string_view date,
                                   std::string_view region, std::string_view service);
 
-// Remembers the last derived signing key. The key depends on the secret, the day, the region and
-// the service; a new day or new credentials derive it again. The cache holds a copy of the secret
-// only to compare it, and wipes both when reset or destroyed: whoever owns the credentials owns
-// the cache and resets it when it drops them. Next to the key it keeps what sign_token reuses
-// from one token to the next (presign_memo()), the URI-encoded session token among it, wiped
-// the same way. Not thread-safe: one caller at a time (TokenProvider holds its mutex).
+// Remembers the last derived signing key, prepared for HMAC (its padded blocks absorbed once, see
+// detail::HmacKey). The key depends on the secret, the day, the region and the service; a new day
+// or new credentials derive it again. The cache holds a copy of the secret only to compare it,
+// and wipes both when reset or destroyed: whoever owns the credentials owns the cache and resets
+// it when it drops them. Not thread-safe: one caller at a time.
 class SigningKeyCache {
  public:
   SigningKeyCache() noexcept;
@@ -50,18 +48,8 @@ class SigningKeyCache {
   SigningKeyCache& operator=(const SigningKeyCache&) = delete;
   ~SigningKeyCache();
 
-  const detail::Digest& get(const Credentials& credentials, std::string_view date,
-                            std::string_view region, std::string_view service);
-
-  // The same key prepared for HMAC (its padded blocks absorbed once, see detail::HmacKey): what
-  // signs each token.
   const detail::HmacKey& prepared(const Credentials& credentials, std::string_view date,
                                   std::string_view region, std::string_view service);
-
-  // sign_token's memory between calls: the parts of its URL and canonical request that change
-  // only with the credentials, the day and the token options, and a hashing context. Created on
-  // first use; emptied (and wiped) by reset().
-  detail::PresignMemo& presign_memo();
 
   void reset() noexcept;
 
@@ -70,9 +58,7 @@ class SigningKeyCache {
 
  private:
   bool valid_ = false;
-  detail::Digest key_{};
   std::unique_ptr<detail::HmacKey> prepared_;
-  std::unique_ptr<detail::PresignMemo> memo_;
   std::string date_, region_, service_, access_key_id_;
   Secret secret_;
   unsigned long derivations_ = 0;
@@ -83,16 +69,6 @@ std::string string_to_sign(std::string_view amz_date, std::string_view scope,
                            std::string_view canonical_request);
 
 std::string signature(const detail::Digest& signing_key, std::string_view string_to_sign);
-std::string signature(const detail::HmacKey& signing_key, std::string_view string_to_sign);
-
-// Canonical query string: names and values URI-encoded, sorted by encoded name (then value),
-// joined with `&`. `params` are raw (not yet encoded) name/value pairs.
-std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& params);
-
-// Canonical request of a presigned GET whose only signed header is `host`. `canonical_query`
-// must already be encoded and sorted; `canonical_uri` already encoded.
-std::string presign_canonical_request(std::string_view canonical_uri,
-                                      std::string_view canonical_query, std::string_view host);
 
 // ---------------------------------------------------------------------------------------------
 // Header signing: a request that carries its signature in an `Authorization` header, with the
@@ -105,7 +81,7 @@ struct HeaderSigningRequest {
   std::string method = "POST";
   std::string host;                 // the Host header exactly as sent (with `:port` if not default)
   std::string canonical_uri = "/";  // already URI-encoded
-  std::string canonical_query;      // already encoded and sorted (canonical_query()); usually empty
+  std::string canonical_query;      // already encoded and sorted; usually empty
   std::vector<std::pair<std::string, std::string>> headers;  // signed too, e.g. Content-Type
   std::string body;
 };
@@ -145,6 +121,7 @@ MSKIAM_END_NAMESPACE
 
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/detail/time.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -167,49 +144,6 @@ MSKIAM_INLINE std::size_t write_string_to_sign(char* out, std::string_view amz_d
   write_hex(end, request_hash.data(), request_hash.size());
   return static_cast<std::size_t>(end - out) + 2 * request_hash.size();
 }
-
-// What sign_token (mskiam/token.hpp) keeps in a SigningKeyCache between tokens, so that a token
-// of the same credentials, day and options only formats its time, hashes and encodes: the
-// canonical request and the URL are the concatenations
-//   canonical request = head + <X-Amz-Date>&X-Amz-Expires=<N> + tail
-//   URL = url_prefix + head[6..] + <X-Amz-Date>&X-Amz-Expires=<N>
-//         + tail[..query_tail_size] + &X-Amz-Signature=<hex> + user_agent_param
-// The URL's base64url is mostly made beforehand too: base64url works on 3-byte groups, so the
-// encoding of the constant start of the URL, and of the query tail from a given position in its
-// group, never change (tail_base64[k]: query tail from byte k, whole groups, made on first use).
-// The key fields are what the parts were built from, compared at every token; sign_token
-// validated the region and the host before it built them. `tail`, `tail_base64` hold the encoded
-// session token and `session_token` a copy: all wiped by clear(), on a change and on destruction.
-struct PresignMemo {
-  PresignMemo() = default;
-  PresignMemo(const PresignMemo&) = delete;
-  PresignMemo& operator=(const PresignMemo&) = delete;
-  ~PresignMemo() { clear(); }
-
-  void clear() noexcept {
-    valid = false;
-    cleanse(tail);
-    for (std::string& encoded : tail_base64) cleanse(encoded);
-    session_token.clear();
-  }
-
-  // Key.
-  bool valid = false;
-  std::string date, region, host_option, user_agent_option, access_key_id;
-  Secret session_token;
-  // Parts.
-  std::string head;  // GET\n/\n Action=...&X-Amz-Credential=<encoded>&X-Amz-Date=
-  std::string tail;  // [&X-Amz-Security-Token=<encoded>]&X-Amz-SignedHeaders=host\nhost:<host>...
-  std::size_t query_tail_size = 0;
-  std::string url_prefix;        // https://<host>/?
-  std::string user_agent_param;  // &User-Agent=<encoded>
-  std::string url_head_base64;   // base64url of url_prefix + head[6..], whole groups
-  std::string url_head_rest;     // the 0 to 2 bytes after them
-  std::string tail_base64[3];    // base64url of tail[k..query_tail_size), whole groups; or empty
-  std::string scope;             // <date>/<region>/kafka-cluster/aws4_request
-  // One context for the hash and the HMAC of every token (OpenSSL allocates at EVP_MD_CTX_new).
-  Sha256Context context;
-};
 
 }  // namespace detail
 
@@ -241,20 +175,19 @@ MSKIAM_INLINE SigningKeyCache::SigningKeyCache() noexcept = default;
 
 MSKIAM_INLINE SigningKeyCache::~SigningKeyCache() { reset(); }
 
-MSKIAM_INLINE const detail::Digest& SigningKeyCache::get(const Credentials& credentials,
-                                                         std::string_view date,
-                                                         std::string_view region,
-                                                         std::string_view service) {
+MSKIAM_INLINE const detail::HmacKey& SigningKeyCache::prepared(const Credentials& credentials,
+                                                               std::string_view date,
+                                                               std::string_view region,
+                                                               std::string_view service) {
   if (!valid_ || date_ != date || region_ != region || service_ != service ||
       access_key_id_ != credentials.access_key_id || secret_ != credentials.secret_access_key) {
     valid_ = false;
     detail::Digest key = derive_signing_key(credentials.secret_access_key, date, region, service);
-    const detail::WipeBytesOnExit wipe_key{key.data(), key.size()};
+    const detail::WipeOnExit wipe_key{key};
     if (prepared_)
       *prepared_ = detail::HmacKey(key);
     else
       prepared_ = std::make_unique<detail::HmacKey>(key);
-    key_ = key;
     date_.assign(date);
     region_.assign(region);
     service_.assign(service);
@@ -263,26 +196,11 @@ MSKIAM_INLINE const detail::Digest& SigningKeyCache::get(const Credentials& cred
     valid_ = true;
     ++derivations_;
   }
-  return key_;
-}
-
-MSKIAM_INLINE const detail::HmacKey& SigningKeyCache::prepared(const Credentials& credentials,
-                                                               std::string_view date,
-                                                               std::string_view region,
-                                                               std::string_view service) {
-  get(credentials, date, region, service);
   return *prepared_;
 }
 
-MSKIAM_INLINE detail::PresignMemo& SigningKeyCache::presign_memo() {
-  if (!memo_) memo_ = std::make_unique<detail::PresignMemo>();
-  return *memo_;
-}
-
 MSKIAM_INLINE void SigningKeyCache::reset() noexcept {
-  detail::cleanse(key_.data(), key_.size());
   if (prepared_) prepared_->reset();
-  if (memo_) memo_->clear();
   secret_.clear();
   valid_ = false;
 }
@@ -299,42 +217,6 @@ MSKIAM_INLINE std::string signature(const detail::Digest& signing_key,
   return detail::hex(detail::hmac_sha256(signing_key, string_to_sign));
 }
 
-MSKIAM_INLINE std::string signature(const detail::HmacKey& signing_key,
-                                    std::string_view string_to_sign) {
-  return detail::hex(detail::hmac_sha256(signing_key, string_to_sign));
-}
-
-MSKIAM_INLINE std::string canonical_query(
-    const std::vector<std::pair<std::string, std::string>>& params) {
-  std::vector<std::pair<std::string, std::string>> encoded;
-  encoded.reserve(params.size());
-  for (const auto& [name, value] : params)
-    encoded.emplace_back(detail::uri_encode(name), detail::uri_encode(value));
-  std::sort(encoded.begin(), encoded.end());
-  std::string out;
-  for (const auto& [name, value] : encoded) {
-    if (!out.empty()) out += '&';
-    out.append(name).append("=").append(value);
-  }
-  return out;
-}
-
-MSKIAM_INLINE std::string presign_canonical_request(std::string_view canonical_uri,
-                                                    std::string_view canonical_query,
-                                                    std::string_view host) {
-  std::string out;
-  out.reserve(canonical_uri.size() + canonical_query.size() + host.size() + 96);
-  out.append("GET\n")
-      .append(canonical_uri)
-      .append("\n")
-      .append(canonical_query)
-      .append("\nhost:")
-      .append(host)
-      .append("\n\nhost\n")
-      .append(empty_payload_hash);
-  return out;
-}
-
 MSKIAM_INLINE std::string payload_hash(std::string_view body) {
   return detail::hex(detail::sha256(body));
 }
@@ -342,8 +224,7 @@ MSKIAM_INLINE std::string payload_hash(std::string_view body) {
 MSKIAM_INLINE CanonicalHeaders
 canonical_headers(std::vector<std::pair<std::string, std::string>> headers) {
   for (auto& [name, value] : headers) {
-    for (char& c : name)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    name = detail::ascii_lower(name);
     std::string clean;
     clean.reserve(value.size());
     for (char c : value) {

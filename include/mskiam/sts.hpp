@@ -18,6 +18,7 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
+#include "mskiam/validation.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -25,22 +26,9 @@ inline constexpr std::string_view sts_source = "sts";
 inline constexpr std::string_view sts_service = "sts";
 inline constexpr std::string_view sts_api_version = "2011-06-15";
 inline constexpr std::string_view sts_content_type = "application/x-www-form-urlencoded; charset=utf-8";
-inline constexpr std::string_view region_env = "AWS_REGION";
-inline constexpr std::string_view default_region_env = "AWS_DEFAULT_REGION";
 inline constexpr std::string_view default_sts_region = "us-east-1";
 // STS answers are about 2 KiB; anything far larger is not STS.
 inline constexpr std::size_t sts_max_response_bytes = 64 * 1024;
-// DurationSeconds bounds of both operations; role chaining (AssumeRole signed with credentials
-// that are themselves an assumed role) is capped at one hour by STS.
-inline constexpr std::chrono::seconds sts_min_duration{900};
-inline constexpr std::chrono::seconds sts_max_duration{43200};
-inline constexpr std::chrono::seconds sts_max_chained_duration{3600};
-inline constexpr std::size_t max_role_arn = 2048;
-inline constexpr std::size_t min_role_arn = 20;
-inline constexpr std::size_t min_external_id = 2;
-inline constexpr std::size_t max_external_id = 1224;
-inline constexpr std::size_t min_web_identity_token = 4;
-inline constexpr std::size_t max_web_identity_token = 20000;
 
 struct StsOptions {
   std::string region;    // empty: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
@@ -64,18 +52,13 @@ struct WebIdentityRequest {
 
 // `https://sts.<region>.<partition suffix>` (`.amazonaws.com.cn` for cn-*), or
 // `https://sts-fips.<region>.<suffix>` with `fips`; GovCloud's regular endpoints are FIPS
-// already. `aws-global` is `https://sts.amazonaws.com`. Throws invalid_argument on a malformed
-// region.
+// already. `aws-global` is `https://sts.amazonaws.com`. Throws invalid_argument on a region that
+// is neither a region id (validate_region) nor `aws-global`.
 std::string sts_endpoint(std::string_view region, bool fips);
 
-// The region STS calls go to: `configured` if not empty, else AWS_REGION, AWS_DEFAULT_REGION,
-// else us-east-1.
+// The region STS calls go to: `configured` if not empty, else AWS_REGION, AWS_DEFAULT_REGION
+// (region_from_environment), else us-east-1.
 std::string resolve_sts_region(std::string_view configured);
-
-// Checks made before any call; each throws Error(invalid_argument, source, ...).
-void validate_role_arn(std::string_view arn, std::string_view source);
-void validate_duration(std::chrono::seconds duration, std::string_view source);
-void validate_external_id(std::string_view external_id, std::string_view source);
 
 // Retries (StsOptions::retry) only what may pass: throttling codes, IDPCommunicationError,
 // 5xx answers, timeouts and transport errors. Never AccessDenied, ValidationError,
@@ -103,6 +86,8 @@ class StsClient {
     const Credentials* signer = nullptr;                      // null: unsigned
   };
   std::string perform(const Call& call);
+  // perform(), then the credentials of the answer's <Action>Result.
+  Credentials credentials_call(const Call& call);
   HttpRequest build_request(const Call& call, const std::string& body) const;
 
   StsOptions options_;
@@ -113,14 +98,6 @@ class StsClient {
   std::string path_ = "/";
 };
 
-namespace detail {
-// Wipes a string that held a secret (a request body, a response) when the scope ends.
-struct WipeOnExit {
-  std::string& text;
-  ~WipeOnExit();
-};
-}  // namespace detail
-
 MSKIAM_END_NAMESPACE
 
 #if MSKIAM_DEFINITIONS
@@ -128,7 +105,10 @@ MSKIAM_END_NAMESPACE
 
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/detail/time.hpp"
+#include "mskiam/detail/url.hpp"
+#include "mskiam/detail/wipe.hpp"
 #include "mskiam/detail/xml.hpp"
 #include "mskiam/policy.hpp"
 #include "mskiam/sigv4.hpp"
@@ -136,25 +116,6 @@ MSKIAM_END_NAMESPACE
 MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
-
-MSKIAM_INLINE WipeOnExit::~WipeOnExit() { cleanse(text); }
-
-MSKIAM_INLINE bool is_region_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
-
-MSKIAM_INLINE void validate_sts_region(std::string_view region) {
-  bool ok = !region.empty() && region.size() <= 64 && region.front() != '-' && region.back() != '-';
-  for (char c : region) ok = ok && is_region_char(c);
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
-                "region \"" + std::string(region) +
-                    "\" is malformed: expected lower-case letters, digits and hyphens such as \"us-east-1\"");
-}
-
-MSKIAM_INLINE bool starts_with(std::string_view s, std::string_view prefix) noexcept {
-  return s.substr(0, prefix.size()) == prefix;
-}
 
 // The DNS suffix of the region's partition (botocore data/partitions.json); `aws` otherwise.
 MSKIAM_INLINE std::string_view sts_dns_suffix(std::string_view region) noexcept {
@@ -180,23 +141,6 @@ MSKIAM_INLINE bool sts_retryable_code(std::string_view code) noexcept {
   return false;
 }
 
-// A service message as it may appear in ours: printable, bounded.
-MSKIAM_INLINE std::string printable(std::string_view text, std::size_t max = 512) {
-  std::string out;
-  for (char c : text.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-  if (text.size() > max) out += "...";
-  return out;
-}
-
-// The same for a request: its body (a web identity token) and headers (a session token).
-struct WipeRequestOnExit {
-  HttpRequest& request;
-  ~WipeRequestOnExit() {
-    for (auto& header : request.headers) cleanse(header.second);
-    cleanse(request.body);
-  }
-};
-
 MSKIAM_INLINE void append_form(std::string& body, std::string_view name, std::string_view value) {
   if (!body.empty()) body += '&';
   append_uri_encoded(body, name);
@@ -210,7 +154,7 @@ MSKIAM_INLINE std::string strip_space(std::string value) {
   std::string out;
   out.reserve(value.size());
   for (char c : value)
-    if (!xml_space(c)) out += c;
+    if (!is_space(c)) out += c;
   cleanse(value);
   return out;
 }
@@ -261,37 +205,30 @@ MSKIAM_INLINE std::optional<StsErrorDocument> parse_sts_error(std::string_view b
   return doc;
 }
 
-// The host and path of an endpoint URL: `http://127.0.0.1:8080/sts` -> `127.0.0.1:8080`, `/sts`.
+// The host and path of an endpoint URL (validate_endpoint): `http://127.0.0.1:8080/sts/` ->
+// base `http://127.0.0.1:8080`, host `127.0.0.1:8080`, path `/sts`.
 MSKIAM_INLINE void split_endpoint(std::string_view url, std::string& base, std::string& host,
                                   std::string& path) {
-  const std::size_t scheme = url.find("://");
-  const std::string_view scheme_name = scheme == std::string_view::npos ? "" : url.substr(0, scheme);
-  if (scheme_name != "https" && scheme_name != "http")
-    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
-                "STS endpoint \"" + std::string(url) + "\" is not an http:// or https:// URL");
-  std::string_view rest = url.substr(scheme + 3);
-  const std::size_t slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string_view p = slash == std::string_view::npos ? "/" : rest.substr(slash);
+  validate_endpoint(url, "STS endpoint", sts_source);
+  const UrlParts parts = *split_url(url);
+  std::string_view p = parts.rest.empty() ? std::string_view("/") : parts.rest;
   while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
-  bool ok = !authority.empty();
-  for (char c : authority)
-    ok = ok && c != '@' && c != '?' && c != '#' && static_cast<unsigned char>(c) > 0x20;
-  for (char c : p) ok = ok && c != '?' && c != '#' && static_cast<unsigned char>(c) > 0x20;
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(sts_source),
-                "STS endpoint \"" + std::string(url) +
-                    "\" is malformed: expected scheme://host[:port][/path] without user, query or fragment");
-  host.assign(authority);
+  host.assign(parts.authority);
   path.assign(p);
-  base.assign(url.substr(0, scheme + 3 + authority.size()));
+  base.assign(url.substr(0, url.size() - parts.rest.size()));
 }
 
 }  // namespace detail
 
+namespace detail {
+MSKIAM_INLINE void validate_sts_region(std::string_view region) {
+  if (region != sts_global_region) validate_region(region, sts_source);
+}
+}  // namespace detail
+
 MSKIAM_INLINE std::string sts_endpoint(std::string_view region, bool fips) {
   detail::validate_sts_region(region);
-  if (region == "aws-global" && !fips) return "https://sts.amazonaws.com";
+  if (region == sts_global_region && !fips) return "https://sts.amazonaws.com";
   const bool gov = detail::starts_with(region, "us-gov-");
   std::string url = fips && !gov ? "https://sts-fips." : "https://sts.";
   url.append(region).append(".").append(detail::sts_dns_suffix(region));
@@ -300,63 +237,14 @@ MSKIAM_INLINE std::string sts_endpoint(std::string_view region, bool fips) {
 
 MSKIAM_INLINE std::string resolve_sts_region(std::string_view configured) {
   if (!configured.empty()) return std::string(configured);
-  if (auto r = detail::getenv_nonempty(region_env)) return *r;
-  if (auto r = detail::getenv_nonempty(default_region_env)) return *r;
+  if (auto setting = region_from_environment(sts_source)) return std::move(setting->region);
   return std::string(default_sts_region);
-}
-
-// `arn:<partition>:iam::<12-digit account>:role/<path/name>`, 20-2048 characters.
-MSKIAM_INLINE void validate_role_arn(std::string_view arn, std::string_view source) {
-  auto fail = [&](const std::string& why) {
-    return Error(ErrorKind::invalid_argument, std::string(source),
-                 "role ARN \"" + detail::printable(arn, 256) + "\" is invalid: " + why);
-  };
-  if (arn.empty())
-    throw Error(ErrorKind::invalid_argument, std::string(source), "role ARN is empty");
-  if (arn.size() < min_role_arn || arn.size() > max_role_arn)
-    throw fail("it must be 20 to 2048 characters");
-  for (char c : arn)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) throw fail("it contains a space or control character");
-  // arn : partition : service : region : account : resource
-  std::string_view fields[6];
-  std::string_view rest = arn;
-  for (int i = 0; i < 5; ++i) {
-    const std::size_t colon = rest.find(':');
-    if (colon == std::string_view::npos) throw fail("expected arn:<partition>:iam::<account id>:role/<name>");
-    fields[i] = rest.substr(0, colon);
-    rest.remove_prefix(colon + 1);
-  }
-  fields[5] = rest;
-  bool account_ok = fields[4].size() == 12;
-  for (char c : fields[4]) account_ok = account_ok && c >= '0' && c <= '9';
-  if (fields[0] != "arn" || fields[1].empty() || fields[2] != "iam" || !fields[3].empty() ||
-      !account_ok || !detail::starts_with(fields[5], "role/") || fields[5].size() <= 5 ||
-      fields[5].back() == '/')
-    throw fail("expected arn:<partition>:iam::<12-digit account id>:role/<name>");
-}
-
-MSKIAM_INLINE void validate_duration(std::chrono::seconds duration, std::string_view source) {
-  if (duration < sts_min_duration || duration > sts_max_duration)
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "session duration " + std::to_string(duration.count()) +
-                    " s is out of range: STS accepts 900 to 43200 seconds");
-}
-
-// The value is not printed: some treat the external id as a shared secret.
-MSKIAM_INLINE void validate_external_id(std::string_view external_id, std::string_view source) {
-  bool ok = external_id.size() >= min_external_id && external_id.size() <= max_external_id;
-  for (char c : external_id)
-    ok = ok && (detail::is_session_name_char(c) || c == ':' || c == '/');
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "external id is invalid: it must be 2 to 1224 characters of letters, digits and "
-                "+=,.@:/_-");
 }
 
 MSKIAM_INLINE StsClient::StsClient(StsOptions options) : options_(std::move(options)) {
   region_ = resolve_sts_region(options_.region);
   detail::validate_sts_region(region_);
-  signing_region_ = region_ == "aws-global" ? std::string(default_sts_region) : region_;
+  signing_region_ = region_ == sts_global_region ? std::string(default_sts_region) : region_;
   if (!options_.endpoint.empty() && options_.fips)
     throw Error(ErrorKind::invalid_argument, std::string(sts_source),
                 "an STS endpoint override cannot be combined with fips: put the FIPS endpoint in "
@@ -368,11 +256,31 @@ MSKIAM_INLINE StsClient::StsClient(StsOptions options) : options_(std::move(opti
   if (path_ != "/") endpoint_ += path_;
 }
 
+namespace detail {
+MSKIAM_INLINE void validate_role_request(const std::string& role_arn, const std::string& session_name,
+                                         std::chrono::seconds duration) {
+  validate_role_arn(role_arn, sts_source);
+  validate_session_name(session_name, sts_source);
+  validate_duration(duration, sts_source);
+}
+}  // namespace detail
+
+MSKIAM_INLINE Credentials StsClient::credentials_call(const Call& call) {
+  const std::string what = call.action + " " + call.subject;
+  std::string body = perform(call);
+  const detail::WipeOnExit wipe{body};
+  const auto result = detail::xml_element(body, call.action + "Result");
+  if (!result)
+    throw Error(ErrorKind::bad_document, std::string(sts_source),
+                what + ": the response has no <" + call.action + "Result> element");
+  Credentials c = detail::parse_sts_credentials(*result, what);
+  c.source = std::string(sts_source);
+  return c;
+}
+
 MSKIAM_INLINE Credentials StsClient::assume_role(const Credentials& base,
                                                const AssumeRoleRequest& request) {
-  validate_role_arn(request.role_arn, sts_source);
-  validate_session_name(request.session_name, sts_source);
-  validate_duration(request.duration, sts_source);
+  detail::validate_role_request(request.role_arn, request.session_name, request.duration);
   if (!request.external_id.empty()) validate_external_id(request.external_id, sts_source);
   if (base.access_key_id.empty() || base.secret_access_key.empty())
     throw Error(ErrorKind::invalid_argument, std::string(sts_source),
@@ -386,22 +294,12 @@ MSKIAM_INLINE Credentials StsClient::assume_role(const Credentials& base,
                  {"DurationSeconds", std::to_string(request.duration.count())}};
   if (!request.external_id.empty()) call.params.emplace_back("ExternalId", request.external_id);
   call.signer = &base;
-  std::string body = perform(call);
-  detail::WipeOnExit wipe{body};
-  const auto result = detail::xml_element(body, "AssumeRoleResult");
-  if (!result)
-    throw Error(ErrorKind::bad_document, std::string(sts_source),
-                "AssumeRole " + request.role_arn + ": the response has no <AssumeRoleResult> element");
-  Credentials c = detail::parse_sts_credentials(*result, "AssumeRole " + request.role_arn);
-  c.source = std::string(sts_source);
-  return c;
+  return credentials_call(call);
 }
 
 MSKIAM_INLINE Credentials StsClient::assume_role_with_web_identity(
     const WebIdentityRequest& request) {
-  validate_role_arn(request.role_arn, sts_source);
-  validate_session_name(request.session_name, sts_source);
-  validate_duration(request.duration, sts_source);
+  detail::validate_role_request(request.role_arn, request.session_name, request.duration);
   const std::size_t size = request.web_identity_token.size();
   if (size < min_web_identity_token || size > max_web_identity_token)
     throw Error(ErrorKind::invalid_argument, std::string(sts_source),
@@ -414,17 +312,8 @@ MSKIAM_INLINE Credentials StsClient::assume_role_with_web_identity(
                  {"RoleSessionName", request.session_name},
                  {"WebIdentityToken", request.web_identity_token.reveal()},
                  {"DurationSeconds", std::to_string(request.duration.count())}};
-  detail::WipeOnExit wipe_token{call.params[2].second};
-  std::string body = perform(call);
-  detail::WipeOnExit wipe{body};
-  const auto result = detail::xml_element(body, "AssumeRoleWithWebIdentityResult");
-  if (!result)
-    throw Error(ErrorKind::bad_document, std::string(sts_source),
-                "AssumeRoleWithWebIdentity " + request.role_arn +
-                    ": the response has no <AssumeRoleWithWebIdentityResult> element");
-  Credentials c = detail::parse_sts_credentials(*result, "AssumeRoleWithWebIdentity " + request.role_arn);
-  c.source = std::string(sts_source);
-  return c;
+  const detail::WipeOnExit wipe_token{call.params[2].second};
+  return credentials_call(call);
 }
 
 MSKIAM_INLINE std::string StsClient::get_caller_identity(const Credentials& credentials) {
@@ -435,7 +324,7 @@ MSKIAM_INLINE std::string StsClient::get_caller_identity(const Credentials& cred
   call.action = "GetCallerIdentity";
   call.signer = &credentials;
   std::string body = perform(call);
-  detail::WipeOnExit wipe{body};
+  const detail::WipeOnExit wipe{body};
   const auto result = detail::xml_element(body, "GetCallerIdentityResult");
   auto arn = result ? detail::xml_text(*result, "Arn") : std::nullopt;
   if (!arn || arn->empty())
@@ -486,7 +375,8 @@ MSKIAM_INLINE std::string StsClient::perform(const Call& call) {
     verdict = Verdict::unset;
     // Signed again at every attempt: X-Amz-Date must be current.
     HttpRequest request = build_request(call, body);
-    detail::WipeRequestOnExit wipe_request{request};
+    // The body may hold a web identity token, the headers a session token and a signature.
+    const detail::WipeOnExit wipe_body{request.body}, wipe_headers{request.headers};
     HttpResponse response = options_.transport(request);
     if (auto error = detail::parse_sts_error(response.body)) {
       verdict = verdict_of(detail::sts_retryable_code(error->code) || response.status >= 500);
@@ -517,7 +407,7 @@ MSKIAM_INLINE std::string StsClient::perform(const Call& call) {
     if (verdict != Verdict::unset) return verdict == Verdict::retry;
     return e.kind() == ErrorKind::timeout || e.kind() == ErrorKind::transport;
   };
-  detail::WipeOnExit wipe{body};
+  const detail::WipeOnExit wipe{body};
   return with_retries(options_.retry, attempt, retryable);
 }
 

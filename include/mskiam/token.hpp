@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,13 +12,13 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/sigv4.hpp"
+#include "mskiam/validation.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
 inline constexpr std::string_view token_source = "token";
 inline constexpr std::string_view msk_signing_service = "kafka-cluster";
 inline constexpr std::string_view msk_action = "kafka-cluster:Connect";
-inline constexpr std::chrono::seconds max_token_lifetime{900};
 inline constexpr std::string_view default_user_agent = "mskiam-cpp/" MSKIAM_VERSION_STRING;
 
 struct TokenOptions {
@@ -41,28 +42,41 @@ struct AuthToken {
 // signers sign (docs/comparison.md). `TokenOptions::host` signs another host.
 std::string msk_host(std::string_view region);
 
-// A region id is lower-case letters, digits and inner hyphens: `us-east-1`, `eu-isoe-west-1`.
-void validate_region(std::string_view region, std::string_view source);
-
 namespace detail {
-
-// Throws mskiam::Error (source `token`, invalid_argument) unless `host` looks like a host name
-// (letters, digits, `-`, `.`, `:`; at most 253 characters).
-void validate_host(std::string_view host);
-
-// Throws mskiam::Error (source `token`, invalid_argument) unless `lifetime` is 1..900 s.
-void validate_lifetime(std::chrono::seconds lifetime);
-
+struct PresignMemo;  // with the definitions
 }  // namespace detail
+
+// What sign_token keeps between tokens: the derived signing key (per day), and the parts of the
+// presigned URL that change only with the credentials, the day and the token options, the
+// encoded session token among them. Wiped by reset() and on destruction: whoever owns the
+// credentials owns the cache and resets it when it drops them. Not thread-safe: one caller at a
+// time (TokenProvider holds its mutex).
+class TokenCache {
+ public:
+  TokenCache() noexcept;
+  TokenCache(const TokenCache&) = delete;
+  TokenCache& operator=(const TokenCache&) = delete;
+  ~TokenCache();
+
+  void reset() noexcept;
+
+  sigv4::SigningKeyCache& signing_keys() noexcept { return keys_; }
+  // Created on first use; emptied (and wiped) by reset().
+  detail::PresignMemo& presign_memo();
+
+ private:
+  sigv4::SigningKeyCache keys_;
+  std::unique_ptr<detail::PresignMemo> memo_;
+};
 
 // Signs a token at `now`. X-Amz-Expires is the whole number of seconds of
 // min(options.lifetime, expiration - signing second), so the token never outlives its credentials,
 // and AuthToken::expires_at = signing second + X-Amz-Expires. Throws mskiam::Error (source `token`)
 // for empty keys, a bad region or host, a lifetime outside 1..900 s, and credentials that are
-// expired or expire within the signing second. `cache`, when given, keeps the derived signing key.
+// expired or expire within the signing second. `cache`, when given, keeps what the next token of
+// the same credentials reuses.
 AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
-                     std::chrono::system_clock::time_point now,
-                     sigv4::SigningKeyCache* cache = nullptr);
+                     std::chrono::system_clock::time_point now, TokenCache* cache = nullptr);
 
 // A token taken apart again: for `mskiam-token --decode`, tests and debugging.
 struct DecodedToken {
@@ -89,27 +103,57 @@ MSKIAM_END_NAMESPACE
 
 #include "mskiam/detail/crypto.hpp"
 #include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/detail/time.hpp"
+#include "mskiam/detail/wipe.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
 
-MSKIAM_INLINE void validate_host(std::string_view host) {
-  bool ok = !host.empty() && host.size() <= 253;
-  for (char c : host)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '.' || c == ':');
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(token_source),
-                "host \"" + std::string(host) + "\" is not a host name");
-}
+// What sign_token keeps in a TokenCache between tokens, so that a token
+// of the same credentials, day and options only formats its time, hashes and encodes: the
+// canonical request and the URL are the concatenations
+//   canonical request = head + <X-Amz-Date>&X-Amz-Expires=<N> + tail
+//   URL = url_prefix + head[6..] + <X-Amz-Date>&X-Amz-Expires=<N>
+//         + tail[..query_tail_size] + &X-Amz-Signature=<hex> + user_agent_param
+// The URL's base64url is mostly made beforehand too: base64url works on 3-byte groups, so the
+// encoding of the constant start of the URL, and of the query tail from a given position in its
+// group, never change (tail_base64[k]: query tail from byte k, whole groups, made on first use).
+// The key fields are what the parts were built from, compared at every token; sign_token
+// validated the region and the host before it built them. `tail`, `tail_base64` hold the encoded
+// session token and `session_token` a copy: all wiped by clear(), on a change and on destruction.
+struct PresignMemo {
+  PresignMemo() = default;
+  PresignMemo(const PresignMemo&) = delete;
+  PresignMemo& operator=(const PresignMemo&) = delete;
+  ~PresignMemo() { clear(); }
 
-MSKIAM_INLINE void validate_lifetime(std::chrono::seconds lifetime) {
-  if (lifetime < std::chrono::seconds(1) || lifetime > max_token_lifetime)
-    throw Error(ErrorKind::invalid_argument, std::string(token_source),
-                "token lifetime " + std::to_string(lifetime.count()) + " s is outside 1..900 s");
-}
+  void clear() noexcept {
+    valid = false;
+    cleanse(tail);
+    for (std::string& encoded : tail_base64) cleanse(encoded);
+    session_token.clear();
+  }
+
+  // Key.
+  bool valid = false;
+  std::string date, region, host_option, user_agent_option, access_key_id;
+  Secret session_token;
+  // Parts.
+  std::string head;  // GET\n/\n Action=...&X-Amz-Credential=<encoded>&X-Amz-Date=
+  std::string tail;  // [&X-Amz-Security-Token=<encoded>]&X-Amz-SignedHeaders=host\nhost:<host>...
+  std::size_t query_tail_size = 0;
+  std::string url_prefix;        // https://<host>/?
+  std::string user_agent_param;  // &User-Agent=<encoded>
+  std::string url_head_base64;   // base64url of url_prefix + head[6..], whole groups
+  std::string url_head_rest;     // the 0 to 2 bytes after them
+  std::string tail_base64[3];    // base64url of tail[k..query_tail_size), whole groups; or empty
+  std::string scope;             // <date>/<region>/kafka-cluster/aws4_request
+  // One context for the hash and the HMAC of every token (OpenSSL allocates at EVP_MD_CTX_new).
+  Sha256Context context;
+};
+
 
 // Appends `name=value` to a query, after an `&` unless it is empty; only the value is encoded.
 MSKIAM_INLINE void append_param(std::string& query, std::string_view name, std::string_view value) {
@@ -121,24 +165,24 @@ MSKIAM_INLINE void append_param(std::string& query, std::string_view name, std::
 
 }  // namespace detail
 
+MSKIAM_INLINE TokenCache::TokenCache() noexcept = default;
+
+MSKIAM_INLINE TokenCache::~TokenCache() { reset(); }
+
+MSKIAM_INLINE void TokenCache::reset() noexcept {
+  keys_.reset();
+  if (memo_) memo_->clear();
+}
+
+MSKIAM_INLINE detail::PresignMemo& TokenCache::presign_memo() {
+  if (!memo_) memo_ = std::make_unique<detail::PresignMemo>();
+  return *memo_;
+}
+
 MSKIAM_INLINE std::string msk_host(std::string_view region) {
   std::string host = "kafka.";
   host.append(region).append(".amazonaws.com");
   return host;
-}
-
-MSKIAM_INLINE void validate_region(std::string_view region, std::string_view source) {
-  if (region.empty())
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "region is empty; set TokenOptions::region (for example \"us-east-1\")");
-  bool ok = region.size() <= 64 && region.front() != '-' && region.back() != '-';
-  for (char c : region)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
-  if (!ok)
-    throw Error(ErrorKind::invalid_argument, std::string(source),
-                "region \"" + std::string(region) +
-                    "\" is malformed: expected lower-case letters, digits and hyphens such as "
-                    "\"us-east-1\"");
 }
 
 namespace detail {
@@ -207,103 +251,101 @@ MSKIAM_INLINE void build_presign_memo(PresignMemo& memo, const Credentials& cred
 
 }  // namespace detail
 
-MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
-                                   std::chrono::system_clock::time_point now,
-                                   sigv4::SigningKeyCache* cache) {
-  using std::chrono::seconds;
+namespace detail {
+// The steps of sign_token.
+
+MSKIAM_INLINE void check_keys(const Credentials& credentials) {
   if (credentials.access_key_id.empty())
     throw Error(ErrorKind::invalid_argument, std::string(token_source), "access key id is empty");
   if (credentials.secret_access_key.empty())
     throw Error(ErrorKind::invalid_argument, std::string(token_source),
                 "secret access key is empty (access key id " + credentials.access_key_id + ")");
+}
 
-  const auto signed_at = std::chrono::floor<seconds>(now);
-  char amz_date[detail::amz_date_size];
-  detail::write_amz_date(amz_date, signed_at);
-  const std::string_view date(amz_date, 8);
+// `lifetime`, cut to the whole seconds the credentials have left after `signed_at`.
+MSKIAM_INLINE std::chrono::seconds capped_lifetime(const Credentials& credentials,
+                                                   std::chrono::seconds lifetime,
+                                                   std::chrono::system_clock::time_point now,
+                                                   std::chrono::system_clock::time_point signed_at) {
+  using std::chrono::seconds;
+  if (!credentials.expiration) return lifetime;
+  if (*credentials.expiration <= now)
+    throw Error(ErrorKind::expired, std::string(token_source),
+                "credentials of access key id " + credentials.access_key_id + " expired at " +
+                    iso8601(*credentials.expiration) + " (now " + iso8601(now) + ")");
+  const auto remaining = std::chrono::floor<seconds>(*credentials.expiration - signed_at);
+  if (remaining < seconds(1))
+    throw Error(ErrorKind::expired, std::string(token_source),
+                "credentials of access key id " + credentials.access_key_id +
+                    " expire within a second, at " + iso8601(*credentials.expiration));
+  return remaining < lifetime ? remaining : lifetime;
+}
 
-  // A memo built from the same options was built after their region and host passed validation.
-  std::optional<detail::PresignMemo> own_memo;
-  detail::PresignMemo& memo = cache ? cache->presign_memo() : own_memo.emplace();
-  const bool memo_matches = detail::presign_memo_matches(memo, credentials, options, date);
+inline constexpr std::string_view expires_name = "&X-Amz-Expires=";
+inline constexpr std::size_t max_varying_size = amz_date_size + expires_name.size() + 3;
 
-  if (!memo_matches) validate_region(options.region, token_source);
-  detail::validate_lifetime(options.lifetime);
-
-  seconds lifetime = options.lifetime;
-  if (credentials.expiration) {
-    if (*credentials.expiration <= now)
-      throw Error(ErrorKind::expired, std::string(token_source),
-                  "credentials of access key id " + credentials.access_key_id + " expired at " +
-                      detail::iso8601(*credentials.expiration) + " (now " + detail::iso8601(now) +
-                      ")");
-    const auto remaining = std::chrono::floor<seconds>(*credentials.expiration - signed_at);
-    if (remaining < seconds(1))
-      throw Error(ErrorKind::expired, std::string(token_source),
-                  "credentials of access key id " + credentials.access_key_id +
-                      " expire within a second, at " + detail::iso8601(*credentials.expiration));
-    if (remaining < lifetime) lifetime = remaining;
-  }
-
-  if (!memo_matches) {
-    const std::string host = options.host.empty() ? msk_host(options.region) : options.host;
-    detail::validate_host(host);
-    detail::build_presign_memo(memo, credentials, options, date, host, cache != nullptr);
-  }
-
-  // <X-Amz-Date>&X-Amz-Expires=<N>: the part of the query that changes with every token.
-  constexpr std::string_view expires_name = "&X-Amz-Expires=";
-  char middle[detail::amz_date_size + expires_name.size() + 3];
-  char* end = std::copy(amz_date, amz_date + sizeof amz_date, middle);
+// `<X-Amz-Date>&X-Amz-Expires=<N>`, the part of the query that changes with every token, at
+// `out` (max_varying_size bytes); returns its size.
+MSKIAM_INLINE std::size_t write_varying(char* out, const char (&amz_date)[amz_date_size],
+                                        std::chrono::seconds lifetime) {
+  char* end = std::copy(amz_date, amz_date + amz_date_size, out);
   end = std::copy(expires_name.begin(), expires_name.end(), end);
   const auto expires = static_cast<unsigned>(lifetime.count());  // 1..900
   if (expires >= 100) *end++ = static_cast<char>('0' + expires / 100);
   if (expires >= 10) *end++ = static_cast<char>('0' + expires / 10 % 10);
   *end++ = static_cast<char>('0' + expires % 10);
-  const std::string_view varying(middle, static_cast<std::size_t>(end - middle));
+  return static_cast<std::size_t>(end - out);
+}
 
+// The hex signature of the canonical request `memo.head + varying + memo.tail` at `out` (64
+// bytes), with the cached signing key when there is a cache.
+MSKIAM_INLINE void write_signature(char* out, PresignMemo& memo, std::string_view varying,
+                                   const char (&amz_date)[amz_date_size],
+                                   const Credentials& credentials, const TokenOptions& options,
+                                   TokenCache* cache) {
   // String to sign: algorithm, timestamp, scope, hex SHA-256 of the canonical request.
-  detail::Sha256Context& ctx = memo.context;
-  detail::Digest request_hash{};
+  Sha256Context& ctx = memo.context;
+  Digest request_hash{};
   ctx.init()
       .update(memo.head.data(), memo.head.size())
       .update(varying.data(), varying.size())
       .update(memo.tail.data(), memo.tail.size())
       .final(request_hash.data());
   constexpr std::size_t max_scope_size = 128;
-  char to_sign[detail::string_to_sign_size(detail::amz_date_size, max_scope_size)];
+  char to_sign[string_to_sign_size(amz_date_size, max_scope_size)];
   if (memo.scope.size() > max_scope_size)  // region at most 64 characters: never
     throw Error(ErrorKind::internal, std::string(token_source), "credential scope too long");
   const std::string_view string_to_sign(
-      to_sign, detail::write_string_to_sign(to_sign, std::string_view(amz_date, sizeof amz_date),
-                                            memo.scope, request_hash));
+      to_sign, write_string_to_sign(to_sign, std::string_view(amz_date, amz_date_size), memo.scope,
+                                    request_hash));
 
-  detail::Digest mac{};
+  const std::string_view date(amz_date, 8);
+  Digest mac{};
+  const WipeOnExit wipe_mac{mac};
   if (cache) {
-    mac = detail::hmac_sha256(
-        cache->prepared(credentials, date, options.region, msk_signing_service), string_to_sign,
-        ctx);
+    mac = hmac_sha256(
+        cache->signing_keys().prepared(credentials, date, options.region, msk_signing_service),
+        string_to_sign, ctx);
   } else {
-    detail::Digest key = sigv4::derive_signing_key(credentials.secret_access_key, date,
-                                                   options.region, msk_signing_service);
-    mac = detail::hmac_sha256(key, string_to_sign);
-    detail::cleanse(key.data(), key.size());
+    Digest key = sigv4::derive_signing_key(credentials.secret_access_key, date, options.region,
+                                           msk_signing_service);
+    const WipeOnExit wipe_key{key};
+    mac = hmac_sha256(key, string_to_sign);
   }
-  char signature[64];
-  detail::write_hex(signature, mac.data(), mac.size());
-  detail::cleanse(mac.data(), mac.size());
+  write_hex(out, mac.data(), mac.size());
+}
 
-  // The URL, base64url-encoded from its parts, most of them encoded beforehand (PresignMemo):
-  // no plain copy of it to wipe afterwards.
+// The token: the URL base64url-encoded from its parts, most of them encoded beforehand
+// (PresignMemo), so that there is no plain copy of it to wipe afterwards.
+MSKIAM_INLINE std::string encode_url(PresignMemo& memo, std::string_view varying,
+                                     std::string_view signature) {
   constexpr std::string_view signature_name = "&X-Amz-Signature=";
   const std::string_view query_tail = std::string_view(memo.tail).substr(0, memo.query_tail_size);
-  const std::string_view sig(signature, sizeof signature);
   const std::size_t url_size = memo.url_prefix.size() + memo.head.size() - 6 + varying.size() +
-                               query_tail.size() + signature_name.size() + sig.size() +
+                               query_tail.size() + signature_name.size() + signature.size() +
                                memo.user_agent_param.size();
-  AuthToken token;
-  token.value.resize(detail::base64url_size(url_size));
-  detail::Base64urlWriter writer(&token.value[0]);
+  std::string value(base64url_size(url_size), '\0');
+  Base64urlWriter writer(&value[0]);
   writer.append_encoded(memo.url_head_base64);
   writer.append(memo.url_head_rest);
   writer.append(varying);
@@ -313,8 +355,8 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   const std::size_t whole = (query_tail.size() - k) / 3 * 3;
   std::string& encoded_tail = memo.tail_base64[k];
   if (encoded_tail.empty() && whole != 0) {
-    encoded_tail.resize(detail::base64url_size(whole));
-    detail::Base64urlWriter tail_writer(&encoded_tail[0]);
+    encoded_tail.resize(base64url_size(whole));
+    Base64urlWriter tail_writer(&encoded_tail[0]);
     tail_writer.append(query_tail.substr(k, whole));
     tail_writer.finish();
   }
@@ -322,10 +364,45 @@ MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOp
   writer.append_encoded(encoded_tail);
   writer.append(query_tail.substr(k + whole));
   writer.append(signature_name);
-  writer.append(sig);
+  writer.append(signature);
   writer.append(memo.user_agent_param);
   writer.finish();
-  detail::cleanse(signature, sizeof signature);
+  return value;
+}
+
+}  // namespace detail
+
+MSKIAM_INLINE AuthToken sign_token(const Credentials& credentials, const TokenOptions& options,
+                                   std::chrono::system_clock::time_point now, TokenCache* cache) {
+  detail::check_keys(credentials);
+  const auto signed_at = std::chrono::floor<std::chrono::seconds>(now);
+  char amz_date[detail::amz_date_size];
+  detail::write_amz_date(amz_date, signed_at);
+  const std::string_view date(amz_date, 8);
+
+  // A memo built from the same options was built after their region and host passed validation.
+  std::optional<detail::PresignMemo> own_memo;
+  detail::PresignMemo& memo = cache ? cache->presign_memo() : own_memo.emplace();
+  const bool memo_matches = detail::presign_memo_matches(memo, credentials, options, date);
+  if (!memo_matches) validate_region(options.region, token_source, "TokenOptions::region");
+  validate_token_lifetime(options.lifetime, token_source);
+  const std::chrono::seconds lifetime =
+      detail::capped_lifetime(credentials, options.lifetime, now, signed_at);
+  if (!memo_matches) {
+    const std::string host = options.host.empty() ? msk_host(options.region) : options.host;
+    validate_host(host, token_source);
+    detail::build_presign_memo(memo, credentials, options, date, host, cache != nullptr);
+  }
+
+  char varying_text[detail::max_varying_size];
+  const std::string_view varying(varying_text,
+                                 detail::write_varying(varying_text, amz_date, lifetime));
+  char signature[64];
+  const detail::WipeOnExit wipe_signature{signature};
+  detail::write_signature(signature, memo, varying, amz_date, credentials, options, cache);
+
+  AuthToken token;
+  token.value = detail::encode_url(memo, varying, std::string_view(signature, sizeof signature));
   token.expires_at = signed_at + lifetime;
   token.principal = credentials.principal.empty() ? credentials.access_key_id : credentials.principal;
   return token;
@@ -379,11 +456,10 @@ MSKIAM_INLINE DecodedToken decode_token(std::string_view token) {
                           date->substr(13, 2) + "Z";
   const auto signed_at = detail::parse_iso8601(iso);
   if (!signed_at || (*date)[8] != 'T') throw bad("token has no valid X-Amz-Date");
-  if (!expires || expires->empty() || expires->size() > 6 ||
-      expires->find_first_not_of("0123456789") != std::string::npos)
-    throw bad("token has no integer X-Amz-Expires");
+  const auto seconds = expires ? detail::parse_decimal(*expires, 6) : std::nullopt;
+  if (!seconds) throw bad("token has no integer X-Amz-Expires");
   decoded.signed_at = *signed_at;
-  decoded.lifetime = std::chrono::seconds(std::stol(*expires));
+  decoded.lifetime = std::chrono::seconds(*seconds);
   return decoded;
 }
 

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "mskiam/mskiam.hpp"
+#include "support/presign_reference.hpp"
 
 // ---- Counting allocators ---------------------------------------------------------------------
 // Per-thread counts, so that a multi-threaded benchmark counts the calls of its own threads and
@@ -154,8 +155,8 @@ enum class Cache { warm, cold, none };
 void sign_token(benchmark::State& state, Cache cache_state, bool with_session_token) {
   const mskiam::Credentials creds = credentials(with_session_token);
   const mskiam::TokenOptions options = token_options();
-  mskiam::sigv4::SigningKeyCache cache;
-  mskiam::sigv4::SigningKeyCache* cache_arg = cache_state == Cache::none ? nullptr : &cache;
+  mskiam::TokenCache cache;
+  mskiam::TokenCache* cache_arg = cache_state == Cache::none ? nullptr : &cache;
   benchmark::DoNotOptimize(mskiam::sign_token(creds, options, signing_time, cache_arg));
   std::size_t token_size = 0;
   const AllocationMeter meter;
@@ -168,7 +169,7 @@ void sign_token(benchmark::State& state, Cache cache_state, bool with_session_to
   meter.report(state);
   state.counters["token_bytes"] = static_cast<double>(token_size);
   state.counters["derivations"] =
-      benchmark::Counter(static_cast<double>(cache.derivations()),
+      benchmark::Counter(static_cast<double>(cache.signing_keys().derivations()),
                          benchmark::Counter::kAvgIterations);
 }
 
@@ -253,8 +254,8 @@ SigningInputs make_signing_inputs(bool with_session_token) {
   in.amz_date = token.param("X-Amz-Date").value_or("");
   const std::string date = in.amz_date.substr(0, 8);
   in.scope = mskiam::sigv4::credential_scope(date, region, service);
-  in.canonical_request = mskiam::sigv4::presign_canonical_request(
-      "/", mskiam::sigv4::canonical_query(signed_params), token.host);
+  in.canonical_request = mskiam_test::presign_canonical_request(
+      "/", mskiam_test::canonical_query(signed_params), token.host);
   in.string_to_sign = mskiam::sigv4::string_to_sign(in.amz_date, in.scope, in.canonical_request);
   in.signing_key =
       mskiam::sigv4::derive_signing_key(creds.secret_access_key, date, region, service);
@@ -491,12 +492,12 @@ bool self_check() {
   bool ok = true;
   for (bool with_session_token : {false, true}) {
     const mskiam::Credentials creds = credentials(with_session_token);
-    mskiam::sigv4::SigningKeyCache cache;
+    mskiam::TokenCache cache;
     const auto before = cxx_allocations;
     const std::string cold = mskiam::sign_token(creds, token_options(), signing_time, &cache).value;
     const std::string warm = mskiam::sign_token(creds, token_options(), signing_time, &cache).value;
     const std::string none = mskiam::sign_token(creds, token_options(), signing_time).value;
-    if (cold != warm || cold != none || cache.derivations() != 1) {
+    if (cold != warm || cold != none || cache.signing_keys().derivations() != 1) {
       std::fprintf(stderr, "mskiam-bench: warm, cold and uncached tokens differ\n");
       ok = false;
     }

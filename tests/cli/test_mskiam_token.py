@@ -295,6 +295,16 @@ class CheckTest(unittest.TestCase):
             code, output = self.run_tool("--check", "--prometheus", "--label", label, expect=USAGE)
             self.assertIn("label", output)
 
+    def test_a_region_that_cannot_exist_is_refused_naming_where_it_came_from(self):
+        code, output = self.run_tool("--region", "useast1", env=self.env_keys(), expect=USAGE)
+        self.assertIn('region "useast1" (from --region) is malformed', output)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.dir.name,
+               "AWS_DEFAULT_REGION": "eu-west1", **self.env_keys()}
+        done = subprocess.run([BINARY], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, USAGE, done.stderr)
+        self.assertIn('region "eu-west1" (from AWS_DEFAULT_REGION) is malformed', done.stderr)
+        self.assertEqual(done.stdout, "")
+
     def test_usage_errors(self):
         self.run_tool("--bogus", expect=USAGE)
         self.run_tool("--broker", "x:1", expect=USAGE)  # only with --check

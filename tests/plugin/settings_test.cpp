@@ -53,15 +53,15 @@ TEST_CASE("plugin settings: each refusal names the property and the key") {
       {"region=Us-East-1", "sasl.oauthbearer.config: region: "},
       {"region=", "sasl.oauthbearer.config: region: has no value"},
       {"region=us-east-1 region=us-west-2", "sasl.oauthbearer.config: region: is given twice"},
-      {"region=us-east-1 lifetime=0", "sasl.oauthbearer.config: lifetime: 0 s is outside 1..900 s"},
-      {"region=us-east-1 lifetime=901", "sasl.oauthbearer.config: lifetime: 901 s is outside"},
+      {"region=us-east-1 lifetime=0", "sasl.oauthbearer.config: lifetime: token lifetime 0 s is outside 1..900 s"},
+      {"region=us-east-1 lifetime=901", "sasl.oauthbearer.config: lifetime: token lifetime 901 s is outside"},
       {"region=us-east-1 lifetime=15m", "sasl.oauthbearer.config: lifetime: "},
       {"region=us-east-1 principal_change=yes", "sasl.oauthbearer.config: principal_change: \"yes\" is neither allow nor reject"},
       {"region=us-east-1 session_name=a", "sasl.oauthbearer.config: session_name: "},
       {"region=us-east-1 session_name=a/b", "sasl.oauthbearer.config: session_name: "},
       {"region=us-east-1 role_arn=MskRole", "sasl.oauthbearer.config: role_arn: "},
       {"region=us-east-1 external_id=abc", "sasl.oauthbearer.config: external_id: needs role_arn"},
-      {"region=us-east-1 role_arn=arn:aws:iam::1:role/R external_id=a", "sasl.oauthbearer.config: external_id: "},
+      {"region=us-east-1 role_arn=arn:aws:iam::123456789012:role/R external_id=a", "sasl.oauthbearer.config: external_id: "},
       {"region=us-east-1 sts_endpoint=sts.amazonaws.com", "sasl.oauthbearer.config: sts_endpoint: "},
       {"region=us-east-1 host=a_b", "sasl.oauthbearer.config: host: "},
       {"region=us-east-1 verbose", "sasl.oauthbearer.config: \"verbose\" is not key=value"},
@@ -71,4 +71,31 @@ TEST_CASE("plugin settings: each refusal names the property and the key") {
     INFO(text);
     CHECK(error_of(text).rfind(expected, 0) == 0);
   }
+}
+
+TEST_CASE("plugin settings: what the library would refuse later is refused at configuration") {
+  // A region that cannot exist, and role ARNs the looser check of old let through: each is the
+  // library's own rule (mskiam/validation.hpp), so a client is never accepted here and refused
+  // at creation.
+  const std::pair<const char*, const char*> cases[] = {
+      {"region=useast1", "sasl.oauthbearer.config: region: region \"useast1\" is malformed"},
+      {"region=us-east", "sasl.oauthbearer.config: region: region \"us-east\" is malformed"},
+      {"region=us-east-1 role_arn=arn:aws:iam::1:role/R",
+       "sasl.oauthbearer.config: role_arn: role ARN \"arn:aws:iam::1:role/R\" is invalid"},
+      {"region=us-east-1 role_arn=arn:aws:iam::123456789012:role/",
+       "sasl.oauthbearer.config: role_arn: role ARN \"arn:aws:iam::123456789012:role/\" is invalid"},
+      {"region=us-east-1 role_arn=arn:aws:sts::123456789012:role/Msk",
+       "sasl.oauthbearer.config: role_arn: role ARN \"arn:aws:sts::123456789012:role/Msk\" is invalid"},
+  };
+  for (const auto& [text, expected] : cases) {
+    INFO(text);
+    CHECK(error_of(text).rfind(expected, 0) == 0);
+  }
+  for (const char* arn : {"arn:aws:iam::1:role/R", "arn:aws:sts::123456789012:role/Msk"}) {
+    INFO(arn);
+    CHECK_THROWS_AS(mskiam::validate_role_arn(arn, "sts"), mskiam::Error);
+  }
+  CHECK(parse_settings("region=eu-isoe-west-1").region == "eu-isoe-west-1");
+  CHECK(parse_settings("region=us-gov-west-1 role_arn=arn:aws-us-gov:iam::123456789012:role/a/b")
+            .role_arn == "arn:aws-us-gov:iam::123456789012:role/a/b");
 }

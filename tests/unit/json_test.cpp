@@ -285,7 +285,7 @@ TEST_CASE("credential document: missing - empty - mistyped and malformed members
     CHECK(contains(e.message(), c.expect));
   }
   const std::string huge = R"({"AccessKeyId":"A","SecretAccessKey":"s","pad":")" +
-                           std::string(mskiam::max_credential_document_bytes, 'x') + "\"}";
+                           std::string(mskiam::detail::max_credential_document_bytes, 'x') + "\"}";
   CHECK(contains(document_error(huge).message(), "larger than the limit"));
 }
 

@@ -248,7 +248,7 @@ TEST_CASE("the redacted URL hides the signature and the session token") {
 TEST_CASE("a cache gives the uncached token whatever changes between two tokens") {
   // The cache keeps parts of the URL per credentials, day and options (and their base64url per
   // position in a 3-byte group): every change must show, in every order.
-  mskiam::sigv4::SigningKeyCache cache;
+  mskiam::TokenCache cache;
   const Time t0 = at_ms(1700000000000);
   std::vector<std::pair<mskiam::Credentials, mskiam::TokenOptions>> inputs;
   auto base = creds("ASIAEXAMPLE", example_secret, "IQoJb3JpZ2luX2VjEXAMPLE/+=token");
@@ -289,10 +289,17 @@ TEST_CASE("a cache gives the uncached token whatever changes between two tokens"
     cache.reset();
   }
   CHECK(signed_tokens == 2 * inputs.size() * 5);
+#if MSKIAM_DEFINITIONS  // the memo's type is defined with the definitions (header-only builds)
+  mskiam::sign_token(base, region("us-east-1"), t0, &cache);
+  CHECK_FALSE(cache.presign_memo().tail.empty());  // it holds the encoded session token...
+  cache.reset();
+  CHECK(cache.presign_memo().tail.empty());  // ...until the cache is reset
+  CHECK_FALSE(cache.presign_memo().valid);
+#endif
 }
 
 TEST_CASE("a cached token is refused for what the uncached one is refused") {
-  mskiam::sigv4::SigningKeyCache cache;
+  mskiam::TokenCache cache;
   const Time now = at_ms(1700000000000);
   const auto good = region("us-east-1");
   mskiam::sign_token(creds("AKIDEXAMPLE"), good, now, &cache);  // warm

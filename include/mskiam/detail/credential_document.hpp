@@ -33,13 +33,12 @@
 #include "mskiam/error.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
+namespace detail {
 
 // Credential documents are ~2 KiB; anything near this is not one.
 inline constexpr std::size_t max_credential_document_bytes = 64 * 1024;
 // They are flat objects; a little nesting is tolerated in members we ignore.
 inline constexpr std::size_t max_credential_document_depth = 8;
-
-namespace detail {
 
 enum class DocumentKind {
   any,        // the shared rules only

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "mskiam/credentials.hpp"
+#include "mskiam/detail/wipe.hpp"
 #include "mskiam/error.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -79,14 +80,6 @@ inline Digest sha256(std::string_view data) {
   return out;
 }
 
-// Wipes `size` bytes at `data` (key material: a derived key, an inner hash) when the scope ends,
-// however it ends.
-struct WipeBytesOnExit {
-  void* data;
-  std::size_t size;
-  ~WipeBytesOnExit() { cleanse(data, size); }
-};
-
 // The HMAC key block of RFC 2104: the key, or its SHA-256 when it is longer than a block,
 // zero-padded to 64 bytes, XORed with ipad; to_outer() turns it into the block XORed with opad.
 // Key material: wiped on destruction.
@@ -116,7 +109,7 @@ class HmacBlock {
 inline Digest hmac_sha256(const unsigned char* key, std::size_t key_size, std::string_view data) {
   HmacBlock block(key, key_size);
   Digest inner{};
-  const WipeBytesOnExit wipe_inner{inner.data(), inner.size()};
+  const WipeOnExit wipe_inner{inner};
   Sha256Context ctx;
   ctx.init().update(block.bytes, block.size).update(data.data(), data.size()).final(inner.data());
   block.to_outer();
@@ -185,7 +178,7 @@ class HmacKey {
 inline Digest hmac_sha256(const HmacKey& key, std::string_view data, Sha256Context& ctx) {
   if (key.empty()) throw Error(ErrorKind::internal, "crypto", "HMAC key used before it was set");
   Digest inner{};
-  const WipeBytesOnExit wipe_inner{inner.data(), inner.size()};
+  const WipeOnExit wipe_inner{inner};
   ctx.init_from(key.inner_.get()).update(data.data(), data.size()).final(inner.data());
   Digest out{};
   ctx.init_from(key.outer_.get()).update(inner.data(), inner.size()).final(out.data());

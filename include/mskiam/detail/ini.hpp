@@ -18,11 +18,6 @@
 // Inputs are capped (max_shared_file_bytes) and parsing is linear in the input.
 #pragma once
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -30,9 +25,10 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
+#include "mskiam/detail/small_file.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/error.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -118,18 +114,6 @@ struct SharedFiles {
 
 inline bool ini_is_space(char c) noexcept { return c == ' ' || c == '\t'; }
 
-inline std::string_view ini_trim(std::string_view s) noexcept {
-  while (!s.empty() && (ini_is_space(s.front()) || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (ini_is_space(s.back()) || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-inline std::string ini_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // Cuts a comment that starts with `#` or `;` after whitespace (JS parseIni: /(^|\s)[;#]/).
 inline std::string_view ini_strip_comment(std::string_view s) noexcept {
@@ -143,7 +127,7 @@ inline std::optional<std::string_view> ini_after_word(std::string_view s, std::s
   if (s.size() <= word.size() || s.compare(0, word.size(), word) != 0 ||
       !ini_is_space(s[word.size()]))
     return std::nullopt;
-  return ini_trim(s.substr(word.size()));
+  return trim(s.substr(word.size()));
 }
 
 // botocore splits section names with shlex, JS accepts matching quotes: `[profile "my name"]`.
@@ -191,7 +175,7 @@ inline IniFile parse_ini(std::string_view text, IniFlavor flavor, std::string pa
     while (indent < line.size() && ini_is_space(line[indent])) ++indent;
     std::string_view rest = line.substr(indent);
     if (rest.empty() || rest.front() == '#' || rest.front() == ';') continue;
-    const std::string_view content = ini_trim(ini_strip_comment(rest));
+    const std::string_view content = trim(ini_strip_comment(rest));
     if (content.empty()) continue;
 
     // A line indented deeper than the property above it belongs to that property.
@@ -206,7 +190,7 @@ inline IniFile parse_ini(std::string_view text, IniFlavor flavor, std::string pa
 
     if (content.front() == '[') {
       if (content.back() != ']') ini_fail(file.path, line_no, "section header without closing ]");
-      const std::string_view inner = ini_trim(content.substr(1, content.size() - 2));
+      const std::string_view inner = trim(content.substr(1, content.size() - 2));
       in_section = true;
       target = nullptr;
       last = Last::none;
@@ -241,12 +225,12 @@ inline IniFile parse_ini(std::string_view text, IniFlavor flavor, std::string pa
     const std::size_t eq = content.find('=');
     if (eq == std::string_view::npos)
       ini_fail(file.path, line_no, "expected `key = value`, a [section] header or a comment");
-    const std::string_view key = ini_trim(content.substr(0, eq));
-    const std::string_view value = ini_trim(content.substr(eq + 1));
+    const std::string_view key = trim(content.substr(0, eq));
+    const std::string_view value = trim(content.substr(eq + 1));
     if (key.empty()) ini_fail(file.path, line_no, "property without a name before =");
     if (!in_section) ini_fail(file.path, line_no, "property before any [section] header");
     last_indent = indent;
-    last_key = ini_lower(key);
+    last_key = ascii_lower(key);
     if (value.empty()) {
       last = Last::subsection;  // `s3 =` opens indented sub-properties; no value of its own
       continue;
@@ -261,48 +245,16 @@ inline IniFile parse_ini(std::string_view text, IniFlavor flavor, std::string pa
 }
 
 inline IniFile read_ini_file(const std::string& path, IniFlavor flavor) {
-  const auto fail = [&](ErrorKind kind, const std::string& why) {
-    throw Error(kind, std::string(shared_file_source), path + ": " + why);
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) {
-      IniFile absent;
-      absent.path = path;
-      return absent;
-    }
-    fail(ErrorKind::io, "cannot open: " + std::generic_category().message(err));
+  const auto file = read_small_file(path, max_shared_file_bytes, shared_file_source, "", true);
+  if (!file) {
+    IniFile absent;
+    absent.path = path;
+    return absent;
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-
-  struct stat st {};
-  if (::fstat(fd, &st) != 0)
-    fail(ErrorKind::io, "cannot stat: " + std::generic_category().message(errno));
-  // A FIFO or a device could block or never end.
-  if (!S_ISREG(st.st_mode)) fail(ErrorKind::io, "not a regular file");
-  if (st.st_size > static_cast<off_t>(max_shared_file_bytes))
-    fail(ErrorKind::bad_document,
-         "larger than " + std::to_string(max_shared_file_bytes) + " bytes");
-
-  std::string text;
-  char buffer[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(ErrorKind::io, "cannot read: " + std::generic_category().message(errno));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > max_shared_file_bytes)  // grew while we read it
-      fail(ErrorKind::bad_document,
-           "larger than " + std::to_string(max_shared_file_bytes) + " bytes");
-  }
-  return parse_ini(text, flavor, path);
+  if (file->larger)
+    throw Error(ErrorKind::bad_document, std::string(shared_file_source),
+                path + ": larger than " + std::to_string(max_shared_file_bytes) + " bytes");
+  return parse_ini(file->content, flavor, path);
 }
 
 }  // namespace detail

@@ -27,26 +27,15 @@
 #include <vector>
 
 #include "mskiam/credentials.hpp"
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/ini.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
+#include "mskiam/shared_files.hpp"
+#include "mskiam/validation.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
-
-inline constexpr std::string_view profile_env = "AWS_PROFILE";
-inline constexpr std::string_view default_profile_env = "AWS_DEFAULT_PROFILE";
-inline constexpr std::string_view config_file_env = "AWS_CONFIG_FILE";
-inline constexpr std::string_view shared_credentials_file_env = "AWS_SHARED_CREDENTIALS_FILE";
-inline constexpr std::string_view default_profile_name = "default";
-inline constexpr std::string_view default_config_path = "~/.aws/config";
-inline constexpr std::string_view default_credentials_path = "~/.aws/credentials";
-// STS accepts 900-43200 s (credentials.md §3.5); checked here so a typo fails with the profile's
-// name.
-inline constexpr long min_duration_seconds = 900;
-inline constexpr long max_duration_seconds = 43200;
-// Real role chains are two or three hops; a cap keeps a pathological file from building a
-// source nested thousands deep.
-inline constexpr std::size_t max_profile_chain = 32;
 
 namespace detail {
 
@@ -159,17 +148,13 @@ class ProfileWithoutCredentials : public Error {
 
 inline std::chrono::seconds parse_duration_seconds(const std::string& profile,
                                                    const std::string& text) {
-  long value = 0;
-  bool ok = !text.empty() && text.size() <= 6;
-  for (char c : text) {
-    if (c < '0' || c > '9') ok = false;
-    if (ok) value = value * 10 + (c - '0');
-  }
-  if (!ok || value < min_duration_seconds || value > max_duration_seconds)
+  // STS's bounds (validation.hpp), checked here so that a typo fails with the profile's name.
+  const long value = parse_decimal(text, 6).value_or(0);
+  if (value < sts_min_duration.count() || value > sts_max_duration.count())
     profile_fail(ErrorKind::invalid_argument, profile,
                  "duration_seconds \"" + text + "\" is not a number of seconds between " +
-                     std::to_string(min_duration_seconds) + " and " +
-                     std::to_string(max_duration_seconds));
+                     std::to_string(sts_min_duration.count()) + " and " +
+                     std::to_string(sts_max_duration.count()));
   return std::chrono::seconds(value);
 }
 
@@ -239,6 +224,95 @@ inline std::string chain_text(const std::vector<std::string>& chain, const std::
 
 // Throws not_configured when `name` is in neither file, invalid_argument for a profile that is
 // there but unusable or inconsistent.
+// The steps of plan_profile: each profile of the chain either ends it (sets the base) or names
+// the next one.
+
+inline void set_static_base(ProfilePlan& plan, const IniProfile& p, const std::string& profile) {
+  plan.base = ProfileBase::static_keys;
+  plan.base_profile = profile;
+  plan.static_credentials = profile_static_credentials(p, profile);
+}
+
+inline void set_web_identity_base(ProfilePlan& plan, const IniProfile& p, const std::string& profile,
+                                  const SessionName& session_name, bool top) {
+  plan.base = ProfileBase::web_identity;
+  plan.base_profile = profile;
+  plan.web_identity.profile = profile;
+  plan.web_identity.role_arn = *p.get("role_arn");
+  plan.web_identity.session_name = profile_session_name(p, profile, session_name, top);
+  if (const auto* d = p.get("duration_seconds"))
+    plan.web_identity.duration = parse_duration_seconds(profile, *d);
+  plan.web_identity_token_file = expand_home(*p.get("web_identity_token_file"));
+}
+
+// A profile without role_arn: static keys, else credential_process, else an error that says what
+// is missing.
+inline void set_plain_base(ProfilePlan& plan, const SharedFiles& files, const IniProfile& p,
+                           const std::vector<std::string>& chain) {
+  const std::string& current = chain.back();
+  if (has_any_static_key(p)) return set_static_base(plan, p, current);
+  if (p.get("web_identity_token_file"))
+    profile_fail(ErrorKind::invalid_argument, current, "web_identity_token_file needs role_arn");
+  if (const auto* command = p.get("credential_process")) {
+    plan.base = ProfileBase::process;
+    plan.base_profile = current;
+    plan.process_command = *command;
+    return;
+  }
+  if (p.get("sso_session") || p.get("sso_start_url"))
+    profile_fail(ErrorKind::invalid_argument, current,
+                 "SSO profiles are not supported; use credential_process (for example "
+                 "`aws configure export-credentials --format process`)");
+  const std::string nothing =
+      "has no credentials: none of aws_access_key_id, role_arn, web_identity_token_file, "
+      "credential_process";
+  if (chain.size() == 1)  // a profile that only sets `region` is common: the default chain moves on
+    throw ProfileWithoutCredentials(
+        ErrorKind::invalid_argument, std::string(shared_file_source),
+        "profile \"" + current + "\" in " + files.searched() + " " + nothing);
+  profile_fail(ErrorKind::invalid_argument, current,
+               "(source_profile of \"" + chain.front() + "\") " + nothing);
+}
+
+// A role profile names exactly one of source_profile and credential_source.
+inline void check_role_source(const IniProfile& p, const std::vector<std::string>& chain) {
+  const std::string& current = chain.back();
+  const bool source_profile = p.get("source_profile") != nullptr;
+  const bool credential_source = p.get("credential_source") != nullptr;
+  if (source_profile && credential_source)
+    profile_fail(ErrorKind::invalid_argument, current,
+                 "role_arn has both source_profile and credential_source; set only one");
+  if (!source_profile && !credential_source)
+    profile_fail(ErrorKind::invalid_argument, current,
+                 "role_arn needs source_profile or credential_source");
+  if (chain.size() > max_profile_chain)
+    profile_fail(ErrorKind::invalid_argument, chain.front(),
+                 "source_profile chain longer than " + std::to_string(max_profile_chain) + " profiles");
+}
+
+inline ProfileBase credential_source_base(const std::string& credential_source,
+                                          const std::string& profile) {
+  if (credential_source == "Environment") return ProfileBase::environment;
+  if (credential_source == "Ec2InstanceMetadata") return ProfileBase::imds;
+  if (credential_source == "EcsContainer") return ProfileBase::container;
+  profile_fail(ErrorKind::invalid_argument, profile,
+               "credential_source \"" + credential_source +
+                   "\" is not one of Environment, Ec2InstanceMetadata, EcsContainer");
+}
+
+// The source_profile `next` of the last profile of `chain`: no cycle, and a profile that exists.
+inline void check_source_profile(const SharedFiles& files, const std::vector<std::string>& chain,
+                                 const std::string& next) {
+  for (const auto& seen : chain)
+    if (seen == next)
+      profile_fail(ErrorKind::invalid_argument, chain.front(),
+                   "source_profile cycle: " + chain_text(chain, next));
+  if (!files.has_profile(next))
+    profile_fail(ErrorKind::invalid_argument, chain.back(),
+                 "source_profile \"" + next + "\" not found in " + files.searched() +
+                     files.prefix_hint(next));
+}
+
 inline ProfilePlan plan_profile(const SharedFiles& files, const std::string& name,
                                 const SessionName& session_name) {
   ProfilePlan plan;
@@ -258,108 +332,37 @@ inline ProfilePlan plan_profile(const SharedFiles& files, const std::string& nam
 
     // A source profile with keys ends the chain, whatever else it says (botocore, JS).
     if (!top && has_any_static_key(p)) {
-      plan.base = ProfileBase::static_keys;
-      plan.base_profile = current;
-      plan.static_credentials = profile_static_credentials(p, current);
+      set_static_base(plan, p, current);
+      return plan;
+    }
+    if (!p.get("role_arn")) {
+      set_plain_base(plan, files, p, chain);
+      return plan;
+    }
+    if (p.get("web_identity_token_file")) {
+      set_web_identity_base(plan, p, current, session_name, top);
       return plan;
     }
 
-    const auto* role_arn = p.get("role_arn");
-    const auto* token_file = p.get("web_identity_token_file");
-    if (role_arn && token_file) {
-      plan.base = ProfileBase::web_identity;
+    check_role_source(p, chain);
+    plan.roles.push_back(profile_role_step(p, current, session_name, top));
+    if (const auto* credential_source = p.get("credential_source")) {
+      plan.base = credential_source_base(*credential_source, current);
       plan.base_profile = current;
-      plan.web_identity.profile = current;
-      plan.web_identity.role_arn = *role_arn;
-      plan.web_identity.session_name = profile_session_name(p, current, session_name, top);
-      if (const auto* d = p.get("duration_seconds"))
-        plan.web_identity.duration = parse_duration_seconds(current, *d);
-      plan.web_identity_token_file = expand_home(*token_file);
       return plan;
     }
-
-    if (role_arn) {
-      const auto* source_profile = p.get("source_profile");
-      const auto* credential_source = p.get("credential_source");
-      if (source_profile && credential_source)
-        profile_fail(ErrorKind::invalid_argument, current,
-                     "role_arn has both source_profile and credential_source; set only one");
-      if (!source_profile && !credential_source)
-        profile_fail(ErrorKind::invalid_argument, current,
-                     "role_arn needs source_profile or credential_source");
-      if (chain.size() > max_profile_chain)
-        profile_fail(
-            ErrorKind::invalid_argument, name,
-            "source_profile chain longer than " + std::to_string(max_profile_chain) + " profiles");
-      plan.roles.push_back(profile_role_step(p, current, session_name, top));
-
-      if (credential_source) {
-        const std::string& cs = *credential_source;
-        if (cs == "Environment")
-          plan.base = ProfileBase::environment;
-        else if (cs == "Ec2InstanceMetadata")
-          plan.base = ProfileBase::imds;
-        else if (cs == "EcsContainer")
-          plan.base = ProfileBase::container;
-        else
-          profile_fail(ErrorKind::invalid_argument, current,
-                       "credential_source \"" + cs +
-                           "\" is not one of Environment, Ec2InstanceMetadata, EcsContainer");
-        plan.base_profile = current;
-        return plan;
-      }
-
-      const std::string& next = *source_profile;
-      if (next == current) {
-        // A profile may name itself to assume the role with its own keys.
-        if (!has_any_static_key(p))
-          profile_fail(ErrorKind::invalid_argument, name,
-                       "source_profile cycle: " + chain_text(chain, next) +
-                           " (a profile may name itself only when it has static keys)");
-        plan.base = ProfileBase::static_keys;
-        plan.base_profile = current;
-        plan.static_credentials = profile_static_credentials(p, current);
-        return plan;
-      }
-      for (const auto& seen : chain)
-        if (seen == next)
-          profile_fail(ErrorKind::invalid_argument, name,
-                       "source_profile cycle: " + chain_text(chain, next));
-      if (!files.has_profile(next))
-        profile_fail(ErrorKind::invalid_argument, current,
-                     "source_profile \"" + next + "\" not found in " + files.searched() +
-                         files.prefix_hint(next));
-      chain.push_back(next);
-      continue;
-    }
-
-    if (has_any_static_key(p)) {
-      plan.base = ProfileBase::static_keys;
-      plan.base_profile = current;
-      plan.static_credentials = profile_static_credentials(p, current);
+    const std::string& next = *p.get("source_profile");
+    if (next == current) {
+      // A profile may name itself to assume the role with its own keys.
+      if (!has_any_static_key(p))
+        profile_fail(ErrorKind::invalid_argument, name,
+                     "source_profile cycle: " + chain_text(chain, next) +
+                         " (a profile may name itself only when it has static keys)");
+      set_static_base(plan, p, current);
       return plan;
     }
-    if (token_file)
-      profile_fail(ErrorKind::invalid_argument, current, "web_identity_token_file needs role_arn");
-    if (const auto* command = p.get("credential_process")) {
-      plan.base = ProfileBase::process;
-      plan.base_profile = current;
-      plan.process_command = *command;
-      return plan;
-    }
-    if (p.get("sso_session") || p.get("sso_start_url"))
-      profile_fail(ErrorKind::invalid_argument, current,
-                   "SSO profiles are not supported; use credential_process (for example "
-                   "`aws configure export-credentials --format process`)");
-    const std::string nothing =
-        "has no credentials: none of aws_access_key_id, role_arn, web_identity_token_file, "
-        "credential_process";
-    if (top)  // a profile that only sets `region` is common: the default chain moves on
-      throw ProfileWithoutCredentials(
-          ErrorKind::invalid_argument, std::string(shared_file_source),
-          "profile \"" + current + "\" in " + files.searched() + " " + nothing);
-    profile_fail(ErrorKind::invalid_argument, current,
-                 "(source_profile of \"" + chain.front() + "\") " + nothing);
+    check_source_profile(files, chain, next);
+    chain.push_back(next);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "mskiam/config.hpp"
 
@@ -55,10 +56,6 @@ inline std::int64_t to_unix_seconds(SysTime t) noexcept {
   return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-inline std::int64_t to_unix_millis(SysTime t) noexcept {
-  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 inline SysTime from_unix_seconds(std::int64_t s) noexcept {
   return SysTime(std::chrono::duration_cast<SysTime::duration>(std::chrono::seconds(s)));
 }
@@ -75,34 +72,11 @@ inline void append_digits(std::string& out, std::int64_t value, int width) {
   while (n > 0) out += buf[--n];
 }
 
-// YYYYMMDDTHHMMSSZ (`basic`, SigV4's X-Amz-Date) or YYYY-MM-DDTHH:MM:SSZ (ISO 8601 extended),
-// sub-second part dropped.
-inline std::string format_utc(SysTime t, bool basic) {
-  const CivilTime c = civil_from_seconds(to_unix_seconds(t));
-  std::string out;
-  out.reserve(20);
-  const char* date_sep = basic ? "" : "-";
-  const char* time_sep = basic ? "" : ":";
-  append_digits(out, c.year, 4);
-  out += date_sep;
-  append_digits(out, c.month, 2);
-  out += date_sep;
-  append_digits(out, c.day, 2);
-  out += 'T';
-  append_digits(out, c.hour, 2);
-  out += time_sep;
-  append_digits(out, c.minute, 2);
-  out += time_sep;
-  append_digits(out, c.second, 2);
-  out += 'Z';
-  return out;
-}
-
 // The length of a SigV4 `X-Amz-Date`.
 inline constexpr std::size_t amz_date_size = 16;
 
-// SigV4 `X-Amz-Date` into out[0 .. 16), sub-second part dropped: what amz_date() returns, with no
-// string to build (sign_token writes one per token). Years 0 to 9999.
+// SigV4 `X-Amz-Date` into out[0 .. 16), sub-second part dropped (sign_token writes one per
+// token, with no string to build). Years 0 to 9999.
 inline void write_amz_date(char* out, SysTime t) noexcept {
   const CivilTime c = civil_from_seconds(to_unix_seconds(t));
   auto two = [&out](unsigned v) {
@@ -122,10 +96,26 @@ inline void write_amz_date(char* out, SysTime t) noexcept {
 }
 
 // SigV4 `X-Amz-Date`: 20240229T235959Z.
-inline std::string amz_date(SysTime t) { return format_utc(t, true); }
+inline std::string amz_date(SysTime t) {
+  std::string out(amz_date_size, '\0');
+  write_amz_date(&out[0], t);
+  return out;
+}
 
-// ISO 8601 in UTC with a `Z`: 2024-02-29T23:59:59Z.
-inline std::string iso8601(SysTime t) { return format_utc(t, false); }
+// ISO 8601 in UTC with a `Z`, sub-second part dropped: 2024-02-29T23:59:59Z.
+inline std::string iso8601(SysTime t) {
+  const CivilTime c = civil_from_seconds(to_unix_seconds(t));
+  std::string out;
+  append_digits(out, c.year, 4);
+  const std::pair<char, unsigned> parts[] = {
+      {'-', c.month}, {'-', c.day}, {'T', c.hour}, {':', c.minute}, {':', c.second}};
+  for (const auto& [separator, value] : parts) {
+    out += separator;
+    append_digits(out, value, 2);
+  }
+  out += 'Z';
+  return out;
+}
 
 inline constexpr unsigned min_year = 1900;
 inline constexpr unsigned max_year = 2200;

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "mskiam/detail/encoding.hpp"
+#include "mskiam/detail/text.hpp"
 #include "mskiam/config.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -35,7 +36,6 @@ struct XmlTag {
   std::size_t after = 0;                                // position after `>`
 };
 
-inline bool xml_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // The next markup at or after `pos`; nullopt when there is none, or it is cut off.
 inline std::optional<XmlTag> xml_next_tag(std::string_view doc, std::size_t pos) {
@@ -62,7 +62,7 @@ inline std::optional<XmlTag> xml_next_tag(std::string_view doc, std::size_t pos)
     ++i;
   }
   const std::size_t name_begin = i;
-  while (i < doc.size() && !xml_space(doc[i]) && doc[i] != '>' && doc[i] != '/' && doc[i] != '<') ++i;
+  while (i < doc.size() && !is_space(doc[i]) && doc[i] != '>' && doc[i] != '/' && doc[i] != '<') ++i;
   if (i >= doc.size() || i == name_begin || doc[i] == '<') return std::nullopt;
   std::string_view qname = doc.substr(name_begin, i - name_begin);
   const std::size_t colon = qname.rfind(':');
@@ -160,9 +160,7 @@ inline std::optional<std::string> xml_text(std::string_view doc, std::string_vie
   if (!raw) return std::nullopt;
   std::string_view content = *raw;
   if (content.find('<') != std::string_view::npos) return std::nullopt;  // child elements
-  while (!content.empty() && xml_space(content.front())) content.remove_prefix(1);
-  while (!content.empty() && xml_space(content.back())) content.remove_suffix(1);
-  return xml_decode(content);
+  return xml_decode(trim(content));
 }
 
 }  // namespace detail

@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "mskiam/credentials.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -39,7 +38,7 @@ class AnySource {
       if constexpr (detail::has_source_name<Source>::value)
         return source.name();
       else
-        return "source";
+        return detail::unnamed_source;
     }
     Source source;
   };
@@ -47,5 +46,3 @@ class AnySource {
 };
 
 MSKIAM_END_NAMESPACE
-
-MSKIAM_EXTERN_PROVIDER(AnySource)

@@ -28,6 +28,8 @@
 
 MSKIAM_BEGIN_NAMESPACE
 
+inline constexpr std::string_view assume_role_source = "assume_role";
+
 namespace detail {
 // The part of AssumeRole<Source> that does not depend on Source, compiled once.
 
@@ -51,7 +53,7 @@ class AssumeRole {
   static_assert(is_credential_source_v<Source>, "AssumeRole<Source>: Source needs Credentials fetch()");
 
  public:
-  static constexpr std::string_view source = "assume_role";
+  static constexpr std::string_view source = assume_role_source;
 
   struct Options {
     std::string role_arn;
@@ -127,7 +129,7 @@ MSKIAM_INLINE std::string prepare_assume_role(const std::string& role_arn,
                                               const SessionName& session_name,
                                               const std::string& external_id,
                                               std::chrono::seconds duration) {
-  constexpr std::string_view source = "assume_role";
+  constexpr std::string_view source = assume_role_source;
   std::string resolved = session_name.resolve(std::nullopt, source);
   validate_role_arn(role_arn, source);
   validate_duration(duration, source);
@@ -137,14 +139,14 @@ MSKIAM_INLINE std::string prepare_assume_role(const std::string& role_arn,
 
 MSKIAM_INLINE void throw_assume_role_base_error(const Error& e, const std::string& role_arn,
                                                 const std::string& base_name) {
-  throw Error(e.kind(), "assume_role",
+  throw Error(e.kind(), std::string(assume_role_source),
               "base credentials for " + role_arn + " from " + base_name + ": " + e.what(), e.code());
 }
 
 MSKIAM_INLINE Credentials assume_role_with(StsClient& sts, const Credentials& base,
                                            const AssumeRoleRequest& request,
                                            const std::string& base_name) {
-  const std::string source = "assume_role";
+  const std::string source(assume_role_source);
   // Known to be a chained role session: say so before STS answers ValidationError.
   if (request.duration > sts_max_chained_duration &&
       base.principal.find(":assumed-role/") != std::string::npos)

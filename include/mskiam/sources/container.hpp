@@ -25,7 +25,6 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -75,8 +74,6 @@ class ContainerCredentials {
 
 MSKIAM_END_NAMESPACE
 
-MSKIAM_EXTERN_PROVIDER(ContainerCredentials)
-
 #if MSKIAM_DEFINITIONS
 #include <arpa/inet.h>
 
@@ -88,56 +85,16 @@ MSKIAM_EXTERN_PROVIDER(ContainerCredentials)
 #include <utility>
 
 #include "mskiam/detail/credential_document.hpp"
-#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/json.hpp"
+#include "mskiam/detail/small_file.hpp"
+#include "mskiam/detail/text.hpp"
+#include "mskiam/detail/url.hpp"
 #include "mskiam/policy.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
-
-struct UrlParts {
-  std::string scheme;  // lower case
-  std::string host;    // without the brackets of an IPv6 literal
-  bool ipv6_literal = false;
-};
-
-MSKIAM_INLINE std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-// Splits `scheme://[user@]host[:port]/...` just enough to check the scheme and the host.
-MSKIAM_INLINE std::optional<UrlParts> split_url(std::string_view url) {
-  const std::size_t colon = url.find("://");
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  UrlParts parts;
-  parts.scheme = ascii_lower(url.substr(0, colon));
-  std::string_view rest = url.substr(colon + 3);
-  const std::size_t end = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, end);
-  if (authority.find('@') != std::string_view::npos) return std::nullopt;  // user info
-  if (!authority.empty() && authority.front() == '[') {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    parts.host = std::string(authority.substr(1, close - 1));
-    parts.ipv6_literal = true;
-    authority.remove_prefix(close + 1);
-  } else {
-    const std::size_t port = authority.find(':');
-    parts.host = std::string(authority.substr(0, port));
-    authority.remove_prefix(port == std::string_view::npos ? authority.size() : port);
-  }
-  if (!authority.empty()) {  // `:port`
-    if (authority.front() != ':' || authority.size() < 2 || authority.size() > 6) return std::nullopt;
-    for (char c : authority.substr(1))
-      if (c < '0' || c > '9') return std::nullopt;
-  }
-  if (parts.host.empty()) return std::nullopt;
-  return parts;
-}
 
 // Strict dotted quad: four decimal octets 0-255 without leading zeros (`0177.0.0.1` is octal to
 // some resolvers, so it is refused rather than guessed).
@@ -181,57 +138,18 @@ MSKIAM_INLINE bool has_cr_or_lf(std::string_view s) noexcept {
   return s.find_first_of("\r\n") != std::string_view::npos;
 }
 
-// Reads a whole small file; throws io naming the path (a path is not a secret, its content is).
-MSKIAM_INLINE std::string read_small_file(const std::string& path, std::size_t limit,
-                                   std::string_view source, std::string_view what) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    const int err = errno;
-    throw Error(ErrorKind::io, std::string(source),
-                "cannot read " + std::string(what) + " " + path + ": " + std::strerror(err));
-  }
-  std::string content;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    content.append(buf, n);
-    if (content.size() > limit) {
-      std::fclose(f);
-      OPENSSL_cleanse(buf, sizeof buf);
-      cleanse(content);
-      throw Error(ErrorKind::io, std::string(source),
-                  std::string(what) + " " + path + " is larger than " + std::to_string(limit) +
-                      " bytes");
-    }
-  }
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  OPENSSL_cleanse(buf, sizeof buf);  // the file may hold a token
-  if (failed)
-    throw Error(ErrorKind::io, std::string(source), "cannot read " + std::string(what) + " " + path);
-  return content;
-}
-
 // "HTTP 404 (Code \"X\")": the container endpoint's JSON error `Code` (or Go's lower-case
 // `code`) when it is a plain identifier; the body is never quoted otherwise.
-MSKIAM_INLINE std::string describe_error_body(std::string_view body, std::string& code_out) {
+MSKIAM_INLINE std::string describe_error_body(std::string_view body) {
   try {
     const json::Value doc = json::parse(body, "", json::Limits{container_max_response_bytes, 4});
     const json::Value* code = doc.find("Code");
     if (code == nullptr) code = doc.find("code");
-    if (code != nullptr && code->is_string() && is_printable_code(code->text())) {
-      code_out = code->text();
+    if (code != nullptr && code->is_string() && is_printable_code(code->text()))
       return " (Code \"" + code->text() + "\")";
-    }
   } catch (const Error&) {
   }
   return {};
-}
-
-MSKIAM_INLINE bool retry_on_timeout_or_5xx(const Error& e) {
-  if (e.kind() == ErrorKind::timeout) return true;
-  if (e.kind() != ErrorKind::http_status) return false;
-  return e.code().size() == 3 && e.code()[0] == '5';
 }
 
 }  // namespace detail
@@ -289,8 +207,13 @@ MSKIAM_INLINE ContainerCredentials ContainerCredentials::from_environment(HttpTr
 MSKIAM_INLINE Secret ContainerCredentials::authorization() const {
   if (options_.authorization_token_file.empty()) return options_.authorization_token;
   const std::string& path = options_.authorization_token_file;
-  Secret token = detail::read_small_file(path, container_max_token_file_bytes, source,
-                                         container_authorization_token_file_env);
+  detail::SmallFile file = *detail::read_small_file(path, container_max_token_file_bytes, source,
+                                                    container_authorization_token_file_env);
+  if (file.larger)
+    throw Error(ErrorKind::io, std::string(source),
+                std::string(container_authorization_token_file_env) + " " + path +
+                    " is larger than " + std::to_string(container_max_token_file_bytes) + " bytes");
+  Secret token(std::move(file.content));
   if (token.empty())
     throw Error(ErrorKind::invalid_argument, std::string(source),
                 std::string(container_authorization_token_file_env) + " " + path + " is empty");
@@ -315,28 +238,13 @@ MSKIAM_INLINE Credentials ContainerCredentials::fetch() {
   request.connect_timeout = options_.connect_timeout;
   request.timeout = options_.timeout;
   request.max_response_bytes = container_max_response_bytes;
+  const detail::WipeOnExit wipe_headers{request.headers};  // the token, in Authorization
 
-  HttpResponse response = with_retries(
-      options_.retry,
-      [&] {
-        HttpResponse r = options_.transport(request);
-        if (r.status >= 500 && r.status <= 599) {
-          std::string code;
-          const std::string detail_text = detail::describe_error_body(r.body, code);
-          throw Error(ErrorKind::http_status, src,
-                      "GET " + url_ + " answered HTTP " + std::to_string(r.status) + detail_text,
-                      std::to_string(r.status));
-        }
-        return r;
-      },
-      detail::retry_on_timeout_or_5xx);
-  // The request held the token in a header; wipe that copy now.
-  for (auto& header : request.headers) detail::cleanse(header.second);
-
+  const HttpResponse response = send_retrying_5xx(options_.transport, request, options_.retry,
+                                                  true, detail::describe_error_body);
   if (response.status != 200) {
-    std::string code;
-    const std::string detail_text = detail::describe_error_body(response.body, code);
-    std::string why = "GET " + url_ + " answered HTTP " + std::to_string(response.status) + detail_text;
+    std::string why = "GET " + url_ + " answered HTTP " + std::to_string(response.status) +
+                      detail::describe_error_body(response.body);
     if (response.status == 401 || response.status == 403)
       why += token.empty() ? ": the endpoint wants an authorization token (" +
                                  std::string(container_authorization_token_file_env) + " or " +

@@ -36,7 +36,6 @@
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/policy.hpp"
-#include "mskiam/provider.hpp"
 #include "mskiam/sources/any.hpp"
 #include "mskiam/sources/profile.hpp"
 #include "mskiam/sources/web_identity.hpp"
@@ -98,13 +97,12 @@ class DefaultChain {
 
 MSKIAM_END_NAMESPACE
 
-MSKIAM_EXTERN_PROVIDER(DefaultChain)
-
 #if MSKIAM_DEFINITIONS
 #include <iterator>
 #include <type_traits>
 #include <utility>
 
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/profile_plan.hpp"
 #include "mskiam/sources/container.hpp"
 #include "mskiam/sources/environment.hpp"
@@ -172,14 +170,15 @@ MSKIAM_INLINE bool DefaultChain::container_configured() {
 MSKIAM_INLINE std::string DefaultChain::member_name(Member m) const {
   switch (m) {
     case Member::environment:
-      return "environment";
+      return std::string(EnvironmentCredentials::source);
     case Member::profile:
-      return "profile";
+      return std::string(ProfileCredentials::source);
     case Member::web_identity:
-      return "web_identity";
+      return std::string(WebIdentity::source);
     case Member::remote:
       if (remote_) return std::string(remote_->name());
-      return container_configured() ? "container" : "imds";
+      return std::string(container_configured() ? ContainerCredentials::source
+                                                : InstanceMetadata::source);
   }
   return "unknown";
 }
@@ -195,7 +194,7 @@ MSKIAM_INLINE Credentials DefaultChain::answer(Member m) {
   switch (m) {
     case Member::environment:
       if (!options_.profile.empty())
-        throw Error(ErrorKind::not_configured, "environment",
+        throw Error(ErrorKind::not_configured, std::string(EnvironmentCredentials::source),
                     "skipped: a profile was named in DefaultChain::Options");
       c = EnvironmentCredentials{}.fetch();
       break;

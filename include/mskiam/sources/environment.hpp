@@ -6,7 +6,6 @@
 
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -27,12 +26,11 @@ class EnvironmentCredentials {
 
 MSKIAM_END_NAMESPACE
 
-MSKIAM_EXTERN_PROVIDER(EnvironmentCredentials)
-
 #if MSKIAM_DEFINITIONS
 #include <string>
 #include <utility>
 
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/time.hpp"
 #include "mskiam/policy.hpp"
 

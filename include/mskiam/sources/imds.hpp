@@ -33,7 +33,6 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -101,28 +100,20 @@ class InstanceMetadata {
 
 MSKIAM_END_NAMESPACE
 
-MSKIAM_EXTERN_PROVIDER(InstanceMetadata)
-
 #if MSKIAM_DEFINITIONS
 #include <algorithm>
 #include <utility>
 
 #include "mskiam/detail/credential_document.hpp"
-#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/environment.hpp"
+#include "mskiam/detail/wipe.hpp"
+#include "mskiam/detail/text.hpp"
+#include "mskiam/detail/url.hpp"
 #include "mskiam/policy.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
 namespace detail {
-
-MSKIAM_INLINE bool env_is_true(std::string_view name) {
-  const auto v = getenv_nonempty(name);
-  if (!v) return false;
-  std::string lower = *v;
-  for (char& c : lower)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return lower == "true";
-}
 
 // IAM role names: 1-64 characters of [\w+=,.@-]. Checked before the name goes into a URL path.
 MSKIAM_INLINE bool is_iam_role_name(std::string_view s) noexcept {
@@ -130,10 +121,6 @@ MSKIAM_INLINE bool is_iam_role_name(std::string_view s) noexcept {
   for (char c : s)
     if (!is_session_name_char(c)) return false;
   return true;
-}
-
-MSKIAM_INLINE bool is_5xx(const Error& e) {
-  return e.kind() == ErrorKind::http_status && e.code().size() == 3 && e.code()[0] == '5';
 }
 
 }  // namespace detail
@@ -148,20 +135,13 @@ MSKIAM_INLINE InstanceMetadata::InstanceMetadata(Options options) : options_(std
       endpoint_ = std::move(*v);
     } else {
       const auto mode = detail::getenv_nonempty(imds_endpoint_mode_env);
-      std::string lower = mode.value_or("");
-      for (char& c : lower)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      endpoint_ = std::string(lower == "ipv6" ? imds_default_ipv6_endpoint : imds_default_endpoint);
+      const bool ipv6 = mode && detail::ascii_lower(*mode) == "ipv6";
+      endpoint_ = std::string(ipv6 ? imds_default_ipv6_endpoint : imds_default_endpoint);
     }
   }
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
-  const auto starts_with = [&](std::string_view prefix) {
-    return endpoint_.size() > prefix.size() &&
-           std::equal(prefix.begin(), prefix.end(), endpoint_.begin(), [](char a, char b) {
-             return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
-           });
-  };
-  if ((!starts_with("http://") && !starts_with("https://")) ||
+  const auto url = detail::split_url(endpoint_);
+  if (!url || (url->scheme != "http" && url->scheme != "https") ||
       endpoint_.find_first_of(" \t\r\n") != std::string::npos)
     throw Error(ErrorKind::invalid_argument, src,
                 "the IMDS endpoint \"" + endpoint_ + "\" is not an http or https URL");
@@ -194,17 +174,7 @@ MSKIAM_INLINE InstanceMetadata::TokenResult InstanceMetadata::token(bool force_n
 
   HttpResponse r;
   try {
-    r = with_retries(
-        options_.retry,
-        [&] {
-          HttpResponse response = options_.transport(request);
-          if (response.status >= 500 && response.status <= 599)
-            throw Error(ErrorKind::http_status, src,
-                        "PUT " + request.url + " answered HTTP " + std::to_string(response.status),
-                        std::to_string(response.status));
-          return response;
-        },
-        detail::is_5xx);
+    r = send_retrying_5xx(options_.transport, request, options_.retry, false);
   } catch (const Error& e) {
     // A timeout is the classic sign of a container behind a hop limit of 1 (the PUT answer is
     // dropped) or of IMDSv2 being unreachable; the SDKs continue with IMDSv1.
@@ -232,13 +202,8 @@ MSKIAM_INLINE InstanceMetadata::TokenResult InstanceMetadata::token(bool force_n
   std::chrono::seconds ttl = options_.token_ttl;
   if (const auto header = r.header(imds_token_ttl_header)) {
     // The service may grant less than asked: trust the smaller value when it is a number.
-    long long granted = 0;
-    bool digits = !header->empty() && header->size() <= 6;
-    for (char c : *header) {
-      digits = digits && c >= '0' && c <= '9';
-      if (digits) granted = granted * 10 + (c - '0');
-    }
-    if (digits && granted > 0 && granted < ttl.count()) ttl = std::chrono::seconds(granted);
+    const auto granted = detail::parse_decimal(*header, 6);
+    if (granted && *granted > 0 && *granted < ttl.count()) ttl = std::chrono::seconds(*granted);
   }
   const auto margin = std::min<std::chrono::steady_clock::duration>(imds_token_renew_margin, ttl / 2);
   cached_token_ = value;
@@ -259,23 +224,11 @@ MSKIAM_INLINE HttpResponse InstanceMetadata::get(const std::string& path,
     request.connect_timeout = options_.connect_timeout;
     request.timeout = options_.timeout;
     request.max_response_bytes = imds_max_response_bytes;
+    const detail::WipeOnExit wipe_headers{request.headers};  // the IMDSv2 token
 
     // After the token PUT timed out, a timeout here is the answer: IMDS is not reachable.
     const bool retry_timeouts = !token_result.timed_out;
-    HttpResponse r = with_retries(
-        options_.retry,
-        [&] {
-          HttpResponse response = options_.transport(request);
-          if (response.status >= 500 && response.status <= 599)
-            throw Error(ErrorKind::http_status, src,
-                        "GET " + request.url + " answered HTTP " + std::to_string(response.status),
-                        std::to_string(response.status));
-          return response;
-        },
-        [&](const Error& e) {
-          return detail::is_5xx(e) || (retry_timeouts && e.kind() == ErrorKind::timeout);
-        });
-    for (auto& header : request.headers) detail::cleanse(header.second);
+    HttpResponse r = send_retrying_5xx(options_.transport, request, options_.retry, retry_timeouts);
 
     if (r.status == 401 && token_result.token && attempt == 0) {
       token_result = token(true);  // the token expired (or IMDS restarted): one new one
@@ -313,11 +266,7 @@ MSKIAM_INLINE Credentials InstanceMetadata::fetch() {
     throw Error(ErrorKind::http_status, src,
                 "GET " + endpoint_ + list_path + " answered HTTP " + std::to_string(list.status),
                 std::to_string(list.status));
-  std::string_view role(list.body);
-  role = role.substr(0, role.find('\n'));
-  while (!role.empty() && (role.back() == '\r' || role.back() == ' ' || role.back() == '\t'))
-    role.remove_suffix(1);
-  while (!role.empty() && (role.front() == ' ' || role.front() == '\t')) role.remove_prefix(1);
+  const std::string_view role = detail::trim(std::string_view(list.body).substr(0, list.body.find('\n')));
   if (role.empty())
     throw Error(ErrorKind::not_configured, src,
                 "no IAM role is attached to this instance (empty role list)");

@@ -34,7 +34,6 @@
 
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
-#include "mskiam/provider.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
 
@@ -52,8 +51,8 @@ class ProcessCredentials {
 
   struct Options {
     std::string command;  // the credential_process line; split as described above
-    std::chrono::milliseconds timeout{std::chrono::seconds(30)};
-    std::size_t max_output = 64 * 1024;  // bytes of stdout
+    std::chrono::milliseconds timeout = process_default_timeout;
+    std::size_t max_output = process_default_max_output;  // bytes of stdout
   };
 
   // Splits the command line here, so that a malformed one fails when the source is built.
@@ -76,8 +75,6 @@ MSKIAM_INLINE std::vector<std::string> split_command_line(std::string_view line,
 
 MSKIAM_END_NAMESPACE
 
-MSKIAM_EXTERN_PROVIDER(ProcessCredentials)
-
 #if MSKIAM_DEFINITIONS
 #include <fcntl.h>
 #include <poll.h>
@@ -90,11 +87,12 @@ MSKIAM_EXTERN_PROVIDER(ProcessCredentials)
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <thread>
 #include <utility>
 
 #include "mskiam/detail/credential_document.hpp"
-#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/wipe.hpp"
 
 extern char** environ;  // POSIX: the environment handed to the child
 
@@ -252,25 +250,18 @@ MSKIAM_INLINE ProcessCredentials::ProcessCredentials(Options options)
                 "the credential_process output limit must be positive");
 }
 
-MSKIAM_INLINE Credentials ProcessCredentials::fetch() {
-  const std::string src(source);
-  const std::string& program = argv_.front();  // named in errors; the arguments may be secret
-  const std::string quoted = "credential_process \"" + program + "\"";
+namespace detail {
+// The steps of ProcessCredentials::fetch. `quoted` names the program in errors (its arguments
+// may be secret).
 
-  detail::FileDescriptor read_end, write_end;
-  {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-      const int err = errno;
-      throw Error(ErrorKind::internal, src, std::string("pipe2 failed: ") + std::strerror(err));
-    }
-    read_end.fd = fds[0];
-    write_end.fd = fds[1];
-  }
-
+// Starts `argv` with stdin /dev/null and stdout `stdout_fd`, in a process group of its own, with
+// the usual signals at their defaults.
+MSKIAM_INLINE pid_t spawn_credential_process(const std::vector<std::string>& argv, int stdout_fd,
+                                             const std::string& quoted) {
+  const std::string src(ProcessCredentials::source);
   std::vector<char*> args;
-  args.reserve(argv_.size() + 1);
-  for (auto& a : argv_) args.push_back(const_cast<char*>(a.c_str()));
+  args.reserve(argv.size() + 1);
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
@@ -282,7 +273,7 @@ MSKIAM_INLINE Credentials ProcessCredentials::fetch() {
     throw Error(ErrorKind::internal, src, "posix_spawnattr_init failed");
   }
   // Both pipe ends are close-on-exec; the dup2 onto 1 is not.
-  int setup = posix_spawn_file_actions_adddup2(&actions, write_end.fd, STDOUT_FILENO);
+  int setup = posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
   if (setup == 0)
     setup = posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   sigset_t mask, defaults;
@@ -300,40 +291,30 @@ MSKIAM_INLINE Credentials ProcessCredentials::fetch() {
                                   POSIX_SPAWN_SETSIGDEF));
   pid_t pid = -1;
   int spawned = setup;
-  if (setup == 0) spawned = posix_spawnp(&pid, program.c_str(), &actions, &attr, args.data(), environ);
+  if (setup == 0)
+    spawned = posix_spawnp(&pid, argv.front().c_str(), &actions, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  write_end.reset();  // only the child writes: EOF comes when it (and its children) close stdout
   if (spawned != 0)
-    throw Error(ErrorKind::process, src,
-                "cannot start " + quoted + ": " + std::strerror(spawned));
-  detail::ChildProcess child(pid);
+    throw Error(ErrorKind::process, src, "cannot start " + quoted + ": " + std::strerror(spawned));
+  return pid;
+}
 
-  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
-  std::string output;
-  struct Wipe {
-    std::string& s;
-    ~Wipe() { detail::cleanse(s); }
-  } wipe_output{output};
+// Everything the child prints until it closes stdout: at most `max_output` bytes, before
+// `deadline`; the child is stopped on every failure.
+MSKIAM_INLINE void read_child_output(ChildProcess& child, int fd, std::string& output,
+                                     std::size_t max_output,
+                                     std::chrono::steady_clock::time_point deadline,
+                                     const std::string& quoted,
+                                     const std::function<Error()>& timed_out) {
+  const std::string src(ProcessCredentials::source);
   char buf[4096];
-  struct WipeBuffer {
-    char* p;
-    std::size_t n;
-    ~WipeBuffer() { detail::cleanse(p, n); }
-  } wipe_buf{buf, sizeof buf};
-
-  auto timed_out = [&]() -> Error {
-    child.stop();
-    return Error(ErrorKind::timeout, src,
-                 quoted + " did not finish within " + std::to_string(options_.timeout.count()) +
-                     " ms and was stopped");
-  };
-
-  for (bool eof = false; !eof;) {
+  const WipeOnExit wipe_buf{buf};
+  for (;;) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) throw timed_out();
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-    pollfd p{read_end.fd, POLLIN, 0};
+    pollfd p{fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left + 1, 1000)));
     if (ready < 0) {
       if (errno == EINTR) continue;
@@ -342,7 +323,7 @@ MSKIAM_INLINE Credentials ProcessCredentials::fetch() {
       throw Error(ErrorKind::internal, src, std::string("poll failed: ") + std::strerror(err));
     }
     if (ready == 0) continue;
-    const ssize_t n = ::read(read_end.fd, buf, sizeof buf);
+    const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       const int err = errno;
@@ -350,21 +331,20 @@ MSKIAM_INLINE Credentials ProcessCredentials::fetch() {
       throw Error(ErrorKind::internal, src,
                   "reading the output of " + quoted + " failed: " + std::strerror(err));
     }
-    if (n == 0) {
-      eof = true;
-    } else {
-      output.append(buf, static_cast<std::size_t>(n));
-      if (output.size() > options_.max_output) {
-        child.stop();
-        throw Error(ErrorKind::bad_document, src,
-                    quoted + " printed more than " + std::to_string(options_.max_output) +
-                        " bytes and was stopped");
-      }
+    if (n == 0) return;
+    output.append(buf, static_cast<std::size_t>(n));
+    if (output.size() > max_output) {
+      child.stop();
+      throw Error(ErrorKind::bad_document, src,
+                  quoted + " printed more than " + std::to_string(max_output) +
+                      " bytes and was stopped");
     }
   }
-  read_end.reset();
-  if (!child.wait_until(deadline)) throw timed_out();
+}
 
+// Throws unless the reaped child exited with status 0.
+MSKIAM_INLINE void check_exit_status(const ChildProcess& child, const std::string& quoted) {
+  const std::string src(ProcessCredentials::source);
   if (!child.status_known())
     throw Error(ErrorKind::process, src,
                 "cannot collect the exit status of " + quoted +
@@ -377,6 +357,42 @@ MSKIAM_INLINE Credentials ProcessCredentials::fetch() {
     throw Error(ErrorKind::process, src,
                 quoted + " exited with status " + std::to_string(WEXITSTATUS(status)),
                 std::to_string(WEXITSTATUS(status)));
+}
+
+}  // namespace detail
+
+MSKIAM_INLINE Credentials ProcessCredentials::fetch() {
+  const std::string src(source);
+  const std::string quoted = "credential_process \"" + argv_.front() + "\"";
+
+  detail::FileDescriptor read_end, write_end;
+  {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      const int err = errno;
+      throw Error(ErrorKind::internal, src, std::string("pipe2 failed: ") + std::strerror(err));
+    }
+    read_end.fd = fds[0];
+    write_end.fd = fds[1];
+  }
+  const pid_t pid = detail::spawn_credential_process(argv_, write_end.fd, quoted);
+  write_end.reset();  // only the child writes: EOF comes when it (and its children) close stdout
+  detail::ChildProcess child(pid);
+
+  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  const auto timed_out = [&]() -> Error {
+    child.stop();
+    return Error(ErrorKind::timeout, src,
+                 quoted + " did not finish within " + std::to_string(options_.timeout.count()) +
+                     " ms and was stopped");
+  };
+  std::string output;
+  const detail::WipeOnExit wipe_output{output};
+  detail::read_child_output(child, read_end.fd, output, options_.max_output, deadline, quoted,
+                            timed_out);
+  read_end.reset();
+  if (!child.wait_until(deadline)) throw timed_out();
+  detail::check_exit_status(child, quoted);
   try {
     return detail::parse_credential_document(output, source, detail::DocumentKind::process);
   } catch (const Error& e) {

@@ -22,7 +22,7 @@
 #include "mskiam/error.hpp"
 #include "mskiam/http.hpp"
 #include "mskiam/policy.hpp"
-#include "mskiam/provider.hpp"
+#include "mskiam/shared_files.hpp"
 #include "mskiam/sources/any.hpp"
 #include "mskiam/sts.hpp"
 
@@ -81,11 +81,10 @@ class ProfileCredentials {
 
 MSKIAM_END_NAMESPACE
 
-MSKIAM_EXTERN_PROVIDER(ProfileCredentials)
-
 #if MSKIAM_DEFINITIONS
 #include <utility>
 
+#include "mskiam/detail/environment.hpp"
 #include "mskiam/detail/ini.hpp"
 #include "mskiam/detail/profile_plan.hpp"
 #include "mskiam/sources/assume_role.hpp"
@@ -128,9 +127,10 @@ MSKIAM_INLINE void ProfileCredentials::build() {
 
   StsOptions sts = options_.sts;
   // botocore takes the region from the environment, then from the profile.
-  if (sts.region.empty() && !detail::getenv_nonempty("AWS_REGION") &&
-      !detail::getenv_nonempty("AWS_DEFAULT_REGION"))
+  if (sts.region.empty() && !region_from_environment(source) && !plan.region.empty()) {
+    validate_region(plan.region, source, "profile \"" + plan.profile + "\" region");
     sts.region = plan.region;
+  }
 
   const std::string base_text =
       std::string(detail::to_string(plan.base)) + " (profile " + plan.base_profile + ")";

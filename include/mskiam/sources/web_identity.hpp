@@ -16,7 +16,6 @@
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
-#include "mskiam/provider.hpp"
 #include "mskiam/sts.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
@@ -68,26 +67,16 @@ class WebIdentity {
 
 MSKIAM_END_NAMESPACE
 
-MSKIAM_EXTERN_PROVIDER(WebIdentity)
-
 #if MSKIAM_DEFINITIONS
-#include <cerrno>
-#include <cstdio>
-#include <optional>
-#include <system_error>
 #include <utility>
 
-#include "mskiam/detail/crypto.hpp"
+#include "mskiam/detail/environment.hpp"
+#include "mskiam/detail/small_file.hpp"
+#include "mskiam/detail/text.hpp"
+#include "mskiam/detail/wipe.hpp"
 #include "mskiam/detail/xml.hpp"
 
 MSKIAM_BEGIN_NAMESPACE
-
-namespace detail {
-
-// Names the cause of a failed read without the file's content.
-MSKIAM_INLINE std::string errno_text(int error) { return std::generic_category().message(error); }
-
-}  // namespace detail
 
 MSKIAM_INLINE WebIdentity::WebIdentity(Options options)
     : options_(std::move(options)),
@@ -119,42 +108,19 @@ MSKIAM_INLINE WebIdentity WebIdentity::from_environment(SessionName session_name
 
 MSKIAM_INLINE Secret WebIdentity::read_token() const {
   const std::string& path = options_.token_file;
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    const int error = errno;
-    throw Error(ErrorKind::io, std::string(source),
-                "cannot open the web identity token file " + path + ": " + detail::errno_text(error));
-  }
-  std::string content;
-  char buffer[4096];
-  bool failed = false;
-  while (content.size() <= max_web_identity_token_file) {
-    const std::size_t n = std::fread(buffer, 1, sizeof buffer, f);
-    content.append(buffer, n);
-    if (n < sizeof buffer) {
-      failed = std::ferror(f) != 0;
-      break;
-    }
-  }
-  const int error = errno;
-  std::fclose(f);
-  detail::cleanse(buffer, sizeof buffer);
-  detail::WipeOnExit wipe{content};
-  if (failed)
-    throw Error(ErrorKind::io, std::string(source),
-                "cannot read the web identity token file " + path + ": " + detail::errno_text(error));
-  std::string_view token = content;
-  while (!token.empty() && detail::xml_space(token.front())) token.remove_prefix(1);
-  while (!token.empty() && detail::xml_space(token.back())) token.remove_suffix(1);
+  detail::SmallFile file =
+      *detail::read_small_file(path, max_web_identity_token_file, source, "the web identity token file");
+  const detail::WipeOnExit wipe{file.content};
+  const std::string_view token = detail::trim(file.content);
   if (token.empty())
     throw Error(ErrorKind::invalid_argument, std::string(source),
                 "the web identity token file " + path + " is empty");
-  if (token.size() > max_web_identity_token)
+  if (token.size() > max_web_identity_token || file.larger)
     throw Error(ErrorKind::invalid_argument, std::string(source),
                 "the web identity token in " + path + " is " +
-                    (content.size() > max_web_identity_token_file ? "more than " + std::to_string(max_web_identity_token_file)
-                                                                   : std::to_string(token.size())) +
-                    " bytes; STS accepts at most 20000");
+                    (file.larger ? "more than " + std::to_string(max_web_identity_token_file)
+                                 : std::to_string(token.size())) +
+                    " bytes; STS accepts at most " + std::to_string(max_web_identity_token));
   return Secret(std::string(token));
 }
 
