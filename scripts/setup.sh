@@ -8,7 +8,7 @@ packages=(
   libssl-dev libcurl4-openssl-dev librdkafka-dev catch2 libbenchmark-dev
   liblz4-dev libzstd-dev libsasl2-dev  # link Debian's librdkafka.a: the plugin under a static librdkafka
   libclang-rt-14-dev                  # sanitizers and libFuzzer for clang 14
-  python3 python3-botocore            # botocore verifies signatures in the fakes and emulator
+  python3 python3-botocore python3-venv  # botocore checks signatures; venvs hold what PyPI serves
   python3-confluent-kafka kcat        # clients we did not write, for end-to-end tests
   python3-prometheus-client python3-yaml prometheus  # parse our metrics; promtool tests alerts.md
   procps iproute2
