@@ -352,7 +352,11 @@ class KafkaBroker:
                     raise RuntimeError("kafka-storage format failed: see %s" % out.name)
         for node in self.nodes:  # a node of a cluster is ready only once a quorum runs
             self._spawn(node, classpath)
-        return all([self._wait_ready(node, deadline) for node in self.nodes])
+        for node in self.nodes:
+            if not self._wait_ready(node, deadline):
+                self._stop_nodes(self.nodes)
+                return False
+        return True
 
     def restart(self, timeout_s=60):
         """The nodes that are down (killed) start again; when none is, a rolling restart: each node's
@@ -383,7 +387,7 @@ class KafkaBroker:
     def _wait_ready(self, node, deadline):
         while time.monotonic() < deadline:
             if node.proc.poll() is not None:
-                self._stop_nodes(self.nodes)
+                self._stop_nodes([node])
                 return False
             if ("Kafka Server started" in self.log_text(node)[node.log_offset:]
                     and self._answers_api_versions(node.sasl_port)):
