@@ -10,6 +10,8 @@ each client wrote with --metrics-file, the experiment's time scaled back to real
 
 Faults (see docs/chaos.md for what each scaled experiment stands for):
   broker_restart        Kafka's clean shutdown and start on the same ports and logs (Kafka only)
+  leader_lost           three Kafka nodes, the topic on all three (min.insync.replicas 2): the
+                        leader of a partition killed (SIGKILL), started again later (Kafka only)
   sts_down              STS answers nothing (SIGSTOP) for longer than a credential lifetime
   sts_throttled         STS answers Throttling to every call for a quarter of a credential lifetime
   container_blackhole   the container credential endpoint (169.254.170.2) drops every packet:
@@ -41,6 +43,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -51,6 +54,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "alerts"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "kafka"))
+import broker as kafka_broker  # noqa: E402  (partition_leaders)
 import scenarios as e2e  # noqa: E402  (processes, brokers, outcome accounting)
 import test_alerts  # noqa: E402  (the rules of docs/alerts.md, prometheus_client's parser)
 
@@ -429,6 +434,77 @@ class BrokerRestart(Experiment):
         self.assertLess(r["recover_s"], 30)
 
 
+class LeaderLost(Experiment):
+    """Three KRaft nodes (each broker and controller), the topic replicated on all three with
+    min.insync.replicas=2: the leader of partition chaos/0 is killed (SIGKILL, no clean shutdown)
+    and started again `fault_s` later on the same ports and log directory."""
+    name = "leader_lost"
+    brokers = ("kafka",)
+    kafka_args = ("--nodes", "3")
+    fault_s = 15
+    topic_partition = 0
+
+    def setUp(self):
+        super().setUp()
+        with open(os.path.join(self.broker.dir, "nodes.json")) as f:
+            self.nodes = {n["id"]: n for n in json.load(f)}
+        self.bootstrap = ",".join("127.0.0.1:%d" % n["sasl_port"] for n in self.nodes.values())
+
+    def partition(self, without=None):
+        """(leader, in-sync replicas) of chaos/0 as the first node that answers tells."""
+        for node in self.nodes.values():
+            if node["id"] != without:
+                try:
+                    return kafka_broker.partition_leaders(node["plain_port"], "chaos").get(
+                        self.topic_partition, (-1, []))
+                except (OSError, struct.error):
+                    continue
+        return (-1, [])
+
+    def wait_partition(self, condition, what, timeout_s, without=None):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            leader, isr = self.partition(without)
+            if condition(leader, isr):
+                return leader, isr
+            self.assertLess(time.monotonic(), deadline, "chaos/%d: %s within %d s (leader %d, in "
+                            "sync %s)" % (self.topic_partition, what, timeout_s, leader, isr))
+            time.sleep(0.2)
+
+    def fault(self):
+        self.killed, isr = self.wait_partition(lambda leader, isr: leader > 0 and len(isr) == 3,
+                                               "no leader with three replicas in sync", 30)
+        os.kill(self.nodes[self.killed]["pid"], signal.SIGKILL)
+        killed_at = time.monotonic()
+        log("  chaos/%d: leader %d (in sync %s) killed" % (self.topic_partition, self.killed, isr))
+        self.elected, self.isr_without = self.wait_partition(
+            lambda leader, isr: leader not in (-1, self.killed), "no new leader", 30, self.killed)
+        self.election_s = time.monotonic() - killed_at
+        log("  chaos/%d: node %d leads %.1f s after the kill, in sync %s" % (
+            self.topic_partition, self.elected, self.election_s, self.isr_without))
+
+    def heal(self):
+        restarts = len(self.broker.events("broker_restarted"))
+        self.broker.process.proc.send_signal(signal.SIGHUP)  # broker.py starts the killed node
+        deadline = time.monotonic() + 90
+        while len(self.broker.events("broker_restarted")) == restarts:
+            self.assertLess(time.monotonic(), deadline, "node %d did not start within 90 s"
+                            % self.killed)
+            time.sleep(0.1)
+
+    def check(self, r):
+        self.assertNotEqual(self.elected, self.killed)
+        self.assertNotIn(self.killed, self.isr_without)
+        # min.insync.replicas=2: acks=all produce goes on with the two that are left.
+        self.assertGreaterEqual(len(self.isr_without), 2)
+        self.assertLess(r["recover_s"], 30)
+        leader, isr = self.wait_partition(lambda leader, isr: len(isr) == 3,
+                                          "the restarted node not back in sync", 60)
+        log("  chaos/%d after the run: leader %d, in sync %s" % (self.topic_partition, leader, isr))
+        r["leader"] = {"killed": self.killed, "elected": self.elected,
+                       "election_s": round(self.election_s, 1), "isr_after": isr}
+
+
 class StsDown(Experiment):
     """STS does not answer (its process stopped) for 1.5 credential lifetimes."""
     name = "sts_down"
@@ -595,7 +671,7 @@ class WebIdentityRotated(Experiment):
         self.assertLess(r["max_during_ms"] or 0, SLOW_MS)
 
 
-EXPERIMENTS = {c.name: c for c in (BrokerRestart, StsDown, StsThrottled, ContainerBlackhole,
+EXPERIMENTS = {c.name: c for c in (BrokerRestart, LeaderLost, StsDown, StsThrottled, ContainerBlackhole,
                                    ClockForward, ClockBack, WebIdentityRotated)}
 
 TABLE_FIELDS = ("experiment", "broker", "librdkafka", "errors", "tokens refused",

@@ -264,7 +264,8 @@ class KafkaBroker:
             PYTHON, KAFKA, "run", "--work-dir", self.dir, "--port-file", port_file,
             "--registry", scenario.registry, "--events", self.events_path,
             "--metrics", self.metrics_path, "--region", REGION,
-            "--session-lifetime-ms", str(SESSION_LIFETIME_MS)] + tls_args)
+            "--session-lifetime-ms", str(SESSION_LIFETIME_MS)] + tls_args
+            + list(getattr(scenario, "kafka_args", ())))  # the chaos suite's --nodes 3
         self.bootstrap = "127.0.0.1:" + wait_for_port(scenario, self.process, port_file,
                                                       self.start_timeout_s)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A real Apache Kafka broker that authenticates like Amazon MSK with IAM, for the tests.
 
-One KRaft node (broker + controller) on 127.0.0.1, from Apache Kafka's Maven Central jars, with an
+One KRaft node (broker + controller) on 127.0.0.1, or a cluster of N such nodes (--nodes: a quorum of N
+voters, replication factor N, min.insync.replicas 2), from Apache Kafka's Maven Central jars, with an
 OAUTHBEARER validator (src/main/java/mskiam/testbroker) that checks MSK IAM tokens against the same
 credential registry as tests/emulator/msk_emulator.py, names clients `IAM:<arn>`, and writes a JSON-lines
 event log and a snapshot of Kafka's own socket-server metrics. Python 3 standard library only.
@@ -13,7 +14,10 @@ event log and a snapshot of Kafka's own socket-server metrics. Python 3 standard
                                                                   # `run`, work dir beside PORT
 
 As a module: KafkaBroker(work_dir, registry, region, ...).start() -> .bootstrap, .events(), .metrics(),
-.log_text(), .stop().
+.log_text(), .stop(); partition_leaders(port, topic) asks a node's PLAINTEXT listener who leads what.
+
+A cluster keeps node i in WORK_DIR/node-<i>/ (one node: WORK_DIR itself) and writes WORK_DIR/nodes.json
+(each node's id, pid and ports) whenever a node starts. Node 1's SASL port is the one of --port-file.
 
 Layout, top to bottom: prepare (Java, Maven, the cached classpath), configuration, the broker process,
 the CLI.
@@ -179,14 +183,33 @@ def new_cluster_id():
             return uuid
 
 
+class Node:
+    """One KRaft node (broker and controller) of a KafkaBroker: its id, directory, ports and JVM."""
+
+    def __init__(self, node_id, directory):
+        self.id = node_id
+        self.dir = directory
+        self.log_path = os.path.join(directory, "broker.log")
+        self.properties = os.path.join(directory, "server.properties")
+        self.sasl_port = self.plain_port = self.controller_port = None
+        self.proc = None
+        self.stdout = None
+        self.log_offset = 0
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
 class KafkaBroker:
-    """One single-node Kafka for a test; see the module docstring."""
+    """A Kafka of one node, or of `nodes` nodes, for a test; see the module docstring."""
 
     def __init__(self, work_dir, registry, region, host=None, session_lifetime_ms=None, max_skew_s=300,
                  tls_cert=None, tls_key=None, events=None, metrics=None, topic_partitions=3,
-                 initial_rebalance_delay_ms=0, port_file=None):
+                 initial_rebalance_delay_ms=0, port_file=None, nodes=1):
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("tls_cert and tls_key go together")
+        if nodes < 1:
+            raise ValueError("nodes must be >= 1, got %r" % nodes)
         self.work_dir = os.path.abspath(work_dir)
         self.registry = os.path.abspath(registry)
         self.region = region
@@ -200,21 +223,31 @@ class KafkaBroker:
         self.initial_rebalance_delay_ms = initial_rebalance_delay_ms
         self.port_file = port_file
         self.listener = "SASL_SSL" if tls_cert else "SASL_PLAINTEXT"
-        self.log_path = os.path.join(self.work_dir, "broker.log")
-        self.port = None
-        self.proc = None
+        self.nodes = [Node(i, self.work_dir if nodes == 1 else os.path.join(self.work_dir, "node-%d" % i))
+                      for i in range(1, nodes + 1)]
+        self.log_path = self.nodes[0].log_path
         self.startup_s = None
 
     @property
-    def bootstrap(self):
-        return "127.0.0.1:%d" % self.port
+    def port(self):
+        return self.nodes[0].sasl_port
 
-    def _server_properties(self, sasl_port, plain_port, controller_port):
+    @property
+    def proc(self):
+        return self.nodes[0].proc
+
+    @property
+    def bootstrap(self):
+        return ",".join("127.0.0.1:%d" % n.sasl_port for n in self.nodes)
+
+    def _server_properties(self, node):
         listener = self.listener
         prefix = "listener.name.%s." % listener.lower()
+        # Node 1 writes the metrics snapshot asked for, the others theirs beside their logs.
+        metrics = self.metrics_path if node is self.nodes[0] else os.path.join(node.dir, "metrics.json")
         jaas_options = {"registry": self.registry, "region": self.region, "host": self.host,
                         "max_skew_s": self.max_skew_s, "events": self.events_path,
-                        "metrics": self.metrics_path, "listener": listener,
+                        "metrics": metrics, "listener": listener,
                         # The login module also logs the broker in on this listener (it would be the
                         # client side of inter-broker traffic, which stays on PLAINTEXT): Kafka's
                         # unsecured token maker needs a subject for that, never sent anywhere.
@@ -222,18 +255,18 @@ class KafkaBroker:
         jaas = ("org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
                 + " ".join("%s=%s" % (k, jaas_value(v)) for k, v in jaas_options.items()) + ";")
         listeners = "PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d,%s://127.0.0.1:%d" % (
-            plain_port, controller_port, listener, sasl_port)
+            node.plain_port, node.controller_port, listener, node.sasl_port)
+        replicas, min_isr = len(self.nodes), min(2, len(self.nodes))
         props = {
             "process.roles": "broker,controller",
-            "node.id": 1,
-            "controller.quorum.bootstrap.servers": "127.0.0.1:%d" % controller_port,
+            "node.id": node.id,
             "listeners": listeners,
             "advertised.listeners": listeners,
             "inter.broker.listener.name": "PLAINTEXT",
             "controller.listener.names": "CONTROLLER",
             "listener.security.protocol.map":
                 "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,%s:%s" % (listener, listener),
-            "log.dirs": os.path.join(self.work_dir, "kafka-logs"),
+            "log.dirs": os.path.join(node.dir, "kafka-logs"),
             "principal.builder.class": PRINCIPAL_BUILDER,
             "sasl.enabled.mechanisms": "OAUTHBEARER",
             prefix + "sasl.enabled.mechanisms": "OAUTHBEARER",
@@ -241,20 +274,26 @@ class KafkaBroker:
             prefix + "oauthbearer.sasl.server.callback.handler.class": VALIDATOR,
             "auto.create.topics.enable": "true",
             "num.partitions": self.topic_partitions,
-            "default.replication.factor": 1,
-            "offsets.topic.replication.factor": 1,
+            "default.replication.factor": replicas,
+            "min.insync.replicas": min_isr,
+            "offsets.topic.replication.factor": replicas,
             "offsets.topic.num.partitions": 1,
-            "transaction.state.log.replication.factor": 1,
-            "transaction.state.log.min.isr": 1,
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": min_isr,
             "transaction.state.log.num.partitions": 1,
-            "share.coordinator.state.topic.replication.factor": 1,
-            "share.coordinator.state.topic.min.isr": 1,
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": min_isr,
             "group.initial.rebalance.delay.ms": self.initial_rebalance_delay_ms,
         }
+        if len(self.nodes) == 1:
+            props["controller.quorum.bootstrap.servers"] = "127.0.0.1:%d" % node.controller_port
+        else:  # a static quorum of every node
+            props["controller.quorum.voters"] = ",".join(
+                "%d@127.0.0.1:%d" % (n.id, n.controller_port) for n in self.nodes)
         if self.session_lifetime_ms is not None:
             props[prefix + "oauthbearer.connections.max.reauth.ms"] = self.session_lifetime_ms
         if self.tls_cert:
-            keystore = os.path.join(self.work_dir, "keystore.pem")
+            keystore = os.path.join(node.dir, "keystore.pem")
             with open(keystore, "w") as out:
                 for part in (self.tls_key, self.tls_cert):
                     with open(part) as f:
@@ -263,9 +302,9 @@ class KafkaBroker:
             props[prefix + "ssl.keystore.location"] = keystore
         return "".join("%s=%s\n" % (k, str(v).replace("\\", "\\\\")) for k, v in props.items())
 
-    def _java(self, classpath, main, *args, **popen):
+    def _java(self, node, classpath, main, *args, **popen):
         command = (["java"] + JVM_OPTIONS + ["-Dlog4j2.configurationFile=" + LOG4J_CONFIG,
-                                             "-Dmskiam.broker.log=" + self.log_path,
+                                             "-Dmskiam.broker.log=" + node.log_path,
                                              "-cp", os.path.join(classpath, "*"), main] + list(args))
         return subprocess.Popen(command, preexec_fn=_term_when_parent_dies, **popen)
 
@@ -278,7 +317,8 @@ class KafkaBroker:
                 self.startup_s = time.monotonic() - started
                 progress("broker ready on %s (%s) in %.1f s" % (self.bootstrap, self.listener, self.startup_s))
                 self._event("broker_started", port=self.port, region=self.region, host=self.host,
-                            tls=bool(self.tls_cert), startup_ms=int(self.startup_s * 1000))
+                            tls=bool(self.tls_cert), startup_ms=int(self.startup_s * 1000),
+                            **self._cluster_fields())
                 if self.port_file:
                     write_atomically(self.port_file, "%d\n" % self.port)
                 return self
@@ -289,55 +329,96 @@ class KafkaBroker:
     def _start_once(self, classpath, deadline):
         """True once ready, False when Kafka exited (worth another try with new ports); raises when
         it is still not ready at the deadline."""
-        logs = os.path.join(self.work_dir, "kafka-logs")
-        shutil.rmtree(logs, ignore_errors=True)
-        sasl_port, plain_port, controller_port = free_ports(3)
-        properties = os.path.join(self.work_dir, "server.properties")
-        with open(properties, "w") as f:
-            f.write(self._server_properties(sasl_port, plain_port, controller_port))
-        with open(os.path.join(self.work_dir, "storage-format.out"), "w") as out:
-            fmt = self._java(classpath, "kafka.tools.StorageTool", "format", "--standalone",
-                             "--cluster-id=" + new_cluster_id(), "-c", properties, stdout=out, stderr=subprocess.STDOUT)
-            if fmt.wait() != 0:
-                raise RuntimeError("kafka-storage format failed: see %s" % out.name)
-        self.port = sasl_port
-        return self._launch(classpath, properties, deadline)
+        ports = iter(free_ports(3 * len(self.nodes)))
+        for node in self.nodes:
+            os.makedirs(node.dir, exist_ok=True)
+            shutil.rmtree(os.path.join(node.dir, "kafka-logs"), ignore_errors=True)
+            node.sasl_port, node.plain_port, node.controller_port = next(ports), next(ports), next(ports)
+        cluster_id = new_cluster_id()
+        formats = []
+        for node in self.nodes:  # every node's properties name every voter: all written first
+            with open(node.properties, "w") as f:
+                f.write(self._server_properties(node))
+        for node in self.nodes:
+            # One node: a quorum that it bootstraps alone. More: the static quorum of the properties.
+            standalone = ["--standalone"] if len(self.nodes) == 1 else []
+            out = open(os.path.join(node.dir, "storage-format.out"), "w")
+            formats.append((out, self._java(node, classpath, "kafka.tools.StorageTool", "format", *standalone,
+                                            "--cluster-id=" + cluster_id, "-c", node.properties,
+                                            stdout=out, stderr=subprocess.STDOUT)))
+        for out, fmt in formats:
+            with out:
+                if fmt.wait() != 0:
+                    raise RuntimeError("kafka-storage format failed: see %s" % out.name)
+        for node in self.nodes:  # a node of a cluster is ready only once a quorum runs
+            self._spawn(node, classpath)
+        for node in self.nodes:
+            if not self._wait_ready(node, deadline):
+                self._stop_nodes(self.nodes)
+                return False
+        return True
 
     def restart(self, timeout_s=60):
-        """A rolling restart of this one broker: Kafka's clean shutdown, then Kafka again on the same
-        ports and log directories (what was acknowledged stays). Clients see their connections close,
-        then reconnect and authenticate afresh."""
-        self.stop()
-        started = time.monotonic()
-        properties = os.path.join(self.work_dir, "server.properties")
-        if not self._launch(prepare(), properties, started + timeout_s):
-            raise RuntimeError("the Kafka broker did not start again; see %s:\n%s" % (self.log_path, self.log_tail()))
-        progress("broker restarted on %s in %.1f s" % (self.bootstrap, time.monotonic() - started))
-        self._event("broker_restarted", port=self.port, startup_ms=int((time.monotonic() - started) * 1000))
+        """The nodes that are down (killed) start again; when none is, a rolling restart: each node's
+        clean shutdown, then Kafka again on the same ports and log directories (what was acknowledged
+        stays). Clients see their connections close, then reconnect and authenticate afresh."""
+        down = [n for n in self.nodes if not n.running()]
+        for node in down or self.nodes:
+            was_running = node.running()
+            self._stop_nodes([node])
+            if was_running:
+                self._event("broker_stopped", **self._cluster_fields(node))
+            started = time.monotonic()
+            self._spawn(node, prepare())
+            if not self._wait_ready(node, started + timeout_s):
+                raise RuntimeError("the Kafka broker did not start again; see %s:\n%s"
+                                   % (node.log_path, self.log_tail(node=node)))
+            progress("broker restarted on 127.0.0.1:%d in %.1f s" % (node.sasl_port, time.monotonic() - started))
+            self._event("broker_restarted", port=node.sasl_port, startup_ms=int((time.monotonic() - started) * 1000),
+                        **self._cluster_fields(node))
 
-    def _launch(self, classpath, properties, deadline):
-        self._log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
-        self.stdout = open(os.path.join(self.work_dir, "broker.stdout"), "a")
-        self.proc = self._java(classpath, "kafka.Kafka", properties, stdout=self.stdout,
+    def _spawn(self, node, classpath):
+        node.log_offset = os.path.getsize(node.log_path) if os.path.exists(node.log_path) else 0
+        node.stdout = open(os.path.join(node.dir, "broker.stdout"), "a")
+        node.proc = self._java(node, classpath, "kafka.Kafka", node.properties, stdout=node.stdout,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self._write_nodes_file()
+
+    def _wait_ready(self, node, deadline):
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.proc = None
-                self.stdout.close()
+            if node.proc.poll() is not None:
+                self._stop_nodes([node])
                 return False
-            if "Kafka Server started" in self.log_text()[self._log_offset:] and self._answers_api_versions():
+            if ("Kafka Server started" in self.log_text(node)[node.log_offset:]
+                    and self._answers_api_versions(node.sasl_port)):
                 return True
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError("the Kafka broker was not ready in time; see %s:\n%s" % (self.log_path, self.log_tail()))
+        raise RuntimeError("the Kafka broker was not ready in time; see %s:\n%s"
+                           % (node.log_path, self.log_tail(node=node)))
 
-    def _answers_api_versions(self):
+    def _cluster_fields(self, node=None):
+        """What the events of a cluster add: the node, and every node's SASL port."""
+        if len(self.nodes) == 1:
+            return {}
+        fields = {"bootstrap": self.bootstrap}
+        if node is not None:
+            fields["node"] = node.id
+        return fields
+
+    def _write_nodes_file(self):
+        write_atomically(os.path.join(self.work_dir, "nodes.json"), json.dumps([
+            {"id": n.id, "pid": n.proc.pid if n.proc else None, "sasl_port": n.sasl_port,
+             "plain_port": n.plain_port, "controller_port": n.controller_port, "log": n.log_path}
+            for n in self.nodes], indent=1) + "\n")
+
+    def _answers_api_versions(self, port):
         """An ApiVersions v0 round trip on the SASL listener: Kafka answers it before authentication,
         only once the listener processes requests."""
         request = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
         try:
             with contextlib.ExitStack() as stack:
-                sock = stack.enter_context(socket.create_connection(("127.0.0.1", self.port), timeout=2))
+                sock = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=2))
                 if self.tls_cert:
                     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                     context.check_hostname = False
@@ -350,20 +431,26 @@ class KafkaBroker:
             return False
 
     def stop(self, timeout_s=30):
-        """SIGTERM (Kafka's clean shutdown), then SIGKILL after timeout_s."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        """SIGTERM (Kafka's clean shutdown) to every node at once, then SIGKILL after timeout_s."""
+        if any(n.proc for n in self.nodes):
+            self._stop_nodes(self.nodes, timeout_s)
+            self._event("broker_stopped")
+
+    def _stop_nodes(self, nodes, timeout_s=30):
+        nodes = [n for n in nodes if n.proc is not None]
+        for node in nodes:
+            if node.proc.poll() is None:
+                node.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for node in nodes:
             try:
-                self.proc.wait(timeout_s)
+                node.proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                progress("the broker did not stop in %d s: killing it" % timeout_s)
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        self.stdout.close()
-        self._event("broker_stopped")
+                progress("node %d did not stop in %d s: killing it" % (node.id, timeout_s))
+                node.proc.kill()
+                node.proc.wait()
+            node.proc = None
+            node.stdout.close()
 
     def _event(self, name, **fields):
         """The broker's own events, in the validator's file: lines appended whole (O_APPEND) by both."""
@@ -385,15 +472,15 @@ class KafkaBroker:
         except FileNotFoundError:
             return None
 
-    def log_text(self):
+    def log_text(self, node=None):
         try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            with open((node or self.nodes[0]).log_path, encoding="utf-8", errors="replace") as f:
                 return f.read()
         except FileNotFoundError:
             return ""
 
-    def log_tail(self, lines=40):
-        return "\n".join(self.log_text().splitlines()[-lines:])
+    def log_tail(self, lines=40, node=None):
+        return "\n".join(self.log_text(node).splitlines()[-lines:])
 
     def __enter__(self):
         return self.start()
@@ -422,6 +509,48 @@ def _read_exactly(sock, n):
     return data
 
 
+def _string(data, at):
+    (n,) = struct.unpack_from(">h", data, at)
+    return data[at + 2:at + 2 + max(n, 0)].decode(), at + 2 + max(n, 0)
+
+
+def partition_leaders(port, topic, timeout_s=5):
+    """{partition: (leader id, [in-sync replica ids])} of `topic` as the node listening on
+    127.0.0.1:port (its PLAINTEXT listener) knows them: a Metadata v4 round trip. {} when the node
+    does not know the topic yet; leader -1 while a partition has none."""
+    name = topic.encode()
+    request = (struct.pack(">hhih", 3, 4, 7, 8) + b"describe" + struct.pack(">ih", 1, len(name)) + name
+               + b"\0")  # allow_auto_topic_creation false
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+        sock.sendall(struct.pack(">i", len(request)) + request)
+        (size,) = struct.unpack(">i", _read_exactly(sock, 4))
+        data = _read_exactly(sock, size)
+    at = 8  # correlation id, throttle time
+    (brokers,) = struct.unpack_from(">i", data, at)
+    at += 4
+    for _ in range(brokers):
+        _, at = _string(data, at + 4)  # node id, host
+        _, at = _string(data, at + 4)  # port, rack
+    _, at = _string(data, at)  # cluster id
+    (topics,) = struct.unpack_from(">i", data, at + 4)  # after the controller id
+    at += 8
+    leaders = {}
+    for _ in range(topics):
+        (error,) = struct.unpack_from(">h", data, at)
+        _, at = _string(data, at + 2)
+        (partitions,) = struct.unpack_from(">i", data, at + 1)  # after is_internal
+        at += 5
+        for _ in range(partitions):
+            _, index, leader, replicas = struct.unpack_from(">hiii", data, at)
+            at += 14 + 4 * replicas
+            (isr,) = struct.unpack_from(">i", data, at)
+            leaders[index] = (leader, list(struct.unpack_from(">%di" % isr, data, at + 4)))
+            at += 4 + 4 * isr
+        if error:
+            return {}
+    return leaders
+
+
 def write_atomically(path, text):
     tmp = "%s.tmp.%d" % (path, os.getpid())
     with open(tmp, "w", encoding="utf-8") as f:
@@ -437,7 +566,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="A real Apache Kafka broker with an MSK-like IAM validator.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("prepare", help="resolve, compile and cache the broker; prints the classpath dir")
-    run = sub.add_parser("run", help="run one broker in the foreground until SIGTERM/SIGINT")
+    run = sub.add_parser("run", help="run one broker (or --nodes) in the foreground until SIGTERM/SIGINT")
     run.add_argument("--work-dir", help="fresh log dir, server.properties, broker.log "
                      "(default: kafka-broker/ beside --port-file, else a new temporary directory)")
     run.add_argument("--registry", required=True, help="credential registry JSON file")
@@ -454,6 +583,9 @@ def main(argv=None):
     run.add_argument("--topic-partitions", type=int, default=3, help="partitions of auto-created topics")
     run.add_argument("--initial-rebalance-delay-ms", type=int, default=0,
                      help="group.initial.rebalance.delay.ms (Kafka's default is 3000)")
+    run.add_argument("--nodes", type=int, default=1,
+                     help="KRaft nodes, each broker and controller (default 1); SIGHUP starts again those "
+                     "that are down, or restarts each in turn when none is")
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
         argv = ["run"] + argv  # the emulator's command line, as it is
@@ -468,6 +600,8 @@ def main(argv=None):
         p.error("--tls-cert and --tls-key go together")
     if args.session_lifetime_ms is not None and args.session_lifetime_ms <= 0:
         p.error("--session-lifetime-ms must be > 0")
+    if args.nodes < 1:
+        p.error("--nodes must be >= 1")
 
     work_dir = args.work_dir
     if work_dir is None:
@@ -481,18 +615,26 @@ def main(argv=None):
                          session_lifetime_ms=args.session_lifetime_ms, max_skew_s=args.max_skew_s,
                          tls_cert=args.tls_cert, tls_key=args.tls_key, events=args.events, metrics=args.metrics,
                          topic_partitions=args.topic_partitions,
-                         initial_rebalance_delay_ms=args.initial_rebalance_delay_ms, port_file=args.port_file)
+                         initial_rebalance_delay_ms=args.initial_rebalance_delay_ms, port_file=args.port_file,
+                         nodes=args.nodes)
     try:
         broker.start()
         print("kafka-broker listening on %s (%s, region %s), started in %.1f s"
               % (broker.bootstrap, broker.listener, args.region, broker.startup_s), flush=True)
+        reported = set()
         while not done.wait(0.1):
             if restart.is_set():
                 restart.clear()
                 broker.restart()
-            if broker.proc is None or broker.proc.poll() is not None:
-                progress("the broker exited on its own:\n" + broker.log_tail())
+                reported.clear()
+            down = [n for n in broker.nodes if not n.running()]
+            if len(down) == len(broker.nodes):
+                progress("the broker exited on its own:\n" + broker.log_tail(node=down[0]))
                 return 1
+            for node in down:  # a cluster runs on without it (killed by a test?) until SIGHUP
+                if node.id not in reported:
+                    reported.add(node.id)
+                    progress("node %d is down (exit status %s)" % (node.id, node.proc.returncode))
     finally:
         broker.stop()
     return 0
