@@ -1,8 +1,9 @@
 // libmskiam-rdkafka.so: MSK IAM for any librdkafka client by configuration alone.
 //
 //   plugin.library.paths=libmskiam-rdkafka
-//   sasl.oauthbearer.config=region=us-east-1
-//   bootstrap.servers=b-1.msk.xxxx.kafka.us-east-1.amazonaws.com:9098
+//   bootstrap.servers=b-1.msk.xxxx.c2.kafka.us-east-1.amazonaws.com:9098
+//   sasl.oauthbearer.config=lifetime=900    (optional: region=us-east-1 when the brokers'
+//                                            host names do not carry it)
 //
 // How it hooks into librdkafka (tested with 2.0.2, 2.8.0, 2.14.2 and the 2.16 of PyPI's
 // confluent-kafka wheel):
@@ -13,8 +14,10 @@
 //                    sasl.mechanisms=OAUTHBEARER, the refresh callback and the SASL queue, and
 //                    adds the configuration interceptors below.
 //   on_conf_set      checks sasl.oauthbearer.config whenever it is set afterwards: a bad value
-//                    makes rd_kafka_conf_set fail with a message naming the key.
-//   missing settings sasl.oauthbearer.config never set (no region): on librdkafka >= 2.13,
+//                    makes rd_kafka_conf_set fail with a message naming the key. A region
+//                    missing there is not a bad value: bootstrap.servers, set before or after,
+//                    may give it; on_conf_set follows both properties to know which.
+//   missing settings no region (neither region= nor MSK brokers): on librdkafka >= 2.13,
 //                    sasl.mechanisms holds a placeholder naming the problem while it is missing,
 //                    so that rd_kafka_new fails ("Unsupported SASL mechanism: OAUTHBEARER(mskiam-
 //                    plugin:sasl.oauthbearer.config-needs-region=...)"). Older versions cannot
@@ -85,7 +88,7 @@ namespace {
 
 constexpr const char* ic_name = "mskiam-rdkafka-plugin";
 constexpr const char* mechanism = "OAUTHBEARER";
-// What sasl.mechanisms holds while sasl.oauthbearer.config is missing or has no region: no
+// What sasl.mechanisms holds while the settings have no region (from region= or the brokers): no
 // spaces or commas (librdkafka accepts one word), and it reads well after librdkafka's
 // "Unsupported SASL mechanism: ".
 constexpr const char* poison_mechanism =
@@ -191,10 +194,11 @@ std::shared_ptr<const Binding> make_binding(const rd_kafka_conf_t* conf, std::st
   auto binding = std::make_shared<Binding>();
   try {
     const std::string text = conf_string(conf, std::string(config_property).c_str());
-    const Settings s = parse_settings(text);
+    const Settings s = parse_settings(text, conf_string(conf, std::string(bootstrap_property).c_str()));
     auto make = [&s](std::shared_ptr<Audience> a) { return make_provider(s, std::move(a)); };
-    auto share = std::make_shared<ProviderShare>(shared_provider(sharing_key(text), make),
-                                                 audience_member(conf));
+    // The region may come from the brokers: clients of other clusters share no provider.
+    const std::string key = sharing_key(text + "\nregion=" + s.region);
+    auto share = std::make_shared<ProviderShare>(shared_provider(key, make), audience_member(conf));
     binding->fetch = &fetch_shared;
     binding->provider = share.get();
     binding->keep = std::move(share);
@@ -291,6 +295,16 @@ void apply_mechanism(rd_kafka_conf_t* conf, const ConfState& state) {
                  ours && !state.settings_ok ? poison_mechanism : state.wanted_mechanism.c_str());
 }
 
+// Whether the settings are complete: every key valid and a region, theirs or the brokers'.
+bool settings_complete(const std::string& text, const std::string& bootstrap) {
+  try {
+    parse_settings(text, bootstrap);
+    return true;
+  } catch (const SettingsError&) {
+    return false;
+  }
+}
+
 void write_error(char* errstr, size_t errstr_size, const std::string& text) {
   if (errstr && errstr_size) std::snprintf(errstr, errstr_size, "%s", text.c_str());
 }
@@ -307,12 +321,19 @@ rd_kafka_conf_res_t on_conf_set(rd_kafka_conf_t* conf, const char* name, const c
       return RD_KAFKA_CONF_UNKNOWN;
     }
     try {
-      parse_settings(value ? value : "");
+      parse_keys(value);
     } catch (const SettingsError& e) {
       write_error(errstr, errstr_size, std::string(prefix) + e.what());
       return RD_KAFKA_CONF_INVALID;  // not stored: the previous value stays
     }
-    state->settings_ok = true;
+    state->settings_ok =
+        settings_complete(value, conf_string(conf, std::string(bootstrap_property).c_str()));
+    apply_mechanism(conf, *state);
+    return RD_KAFKA_CONF_UNKNOWN;  // librdkafka stores it
+  }
+  if (key == bootstrap_property || key == "metadata.broker.list") {  // and its alias
+    state->settings_ok = settings_complete(conf_string(conf, std::string(config_property).c_str()),
+                                           value ? value : "");
     apply_mechanism(conf, *state);
     return RD_KAFKA_CONF_UNKNOWN;  // librdkafka stores it
   }
@@ -386,13 +407,14 @@ rd_kafka_resp_err_t conf_init_impl(rd_kafka_conf_t* conf, const void* caller, ch
   const std::string current = conf_string(conf, std::string(config_property).c_str());
   if (!current.empty()) {
     try {
-      parse_settings(current);
-      state->settings_ok = true;
+      parse_keys(current);
     } catch (const SettingsError& e) {
       write_error(errstr, errstr_size, std::string(prefix) + e.what());
       return RD_KAFKA_RESP_ERR__INVALID_ARG;
     }
   }
+  state->settings_ok =
+      settings_complete(current, conf_string(conf, std::string(bootstrap_property).c_str()));
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   ConfState* owned = setup(conf, std::move(state), err);
   if (err) {

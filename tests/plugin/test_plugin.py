@@ -473,7 +473,6 @@ print(json.dumps({"res": res, "errstr": errstr.value.decode(), "mapped": mapped}
             ("region=us-east-1 host=a/b", "host:"),
             ("region=us-east-1 region=us-east-2", "region: is given twice"),
             ("region", "\"region\" is not key=value"),
-            ("lifetime=60", "region: is required"),
         ]
         for config, expected in cases:
             for order in ("after", "before"):
@@ -500,7 +499,64 @@ print(json.dumps({"res": res, "errstr": errstr.value.decode(), "mapped": mapped}
             # librdkafka < 2.13 cannot fail rd_kafka_new safely after on_new (issue #4142): the
             # client is created and the error is logged at creation, naming the key.
             self.assertIn("result new_succeeded", p.stdout)
-            self.assertIn("sasl.oauthbearer.config: region: is required", p.stderr)
+            # bootstrap.servers (127.0.0.1) names no region either.
+            self.assertIn("sasl.oauthbearer.config: region: is not set, and bootstrap.servers "
+                          "gives none", p.stderr)
+        self.assertEqual(self.emulator_events("authenticated"), [])
+
+    def msk_bootstrap(self, cluster="eu-west-2-orders"):
+        """Two MSK broker host names in REGION, with the emulator's port; a cluster name that
+        looks like another region, as a substring search would misread it."""
+        port = self.bootstrap.rsplit(":", 1)[1]
+        return ",".join("b-%d.%s.abc123.c3.kafka.%s.amazonaws.com:%s" % (n, cluster, REGION, port)
+                        for n in (1, 2))
+
+    def test_region_comes_from_the_msk_host_names_of_bootstrap_servers(self):
+        # The C client resolves every host name to the emulator (MSKIAM_PLUGIN_CLIENT_RESOLVE_TO),
+        # which accepts only tokens signed for REGION: the region is the host names' suffix.
+        env = dict(self.env, MSKIAM_PLUGIN_CLIENT_RESOLVE_TO="127.0.0.1")
+        for config in (None, "lifetime=300"):
+            for order in ("bootstrap first", "bootstrap last"):
+                conf = self.conf(config or "")
+                if config is None:
+                    del conf["sasl.oauthbearer.config"]
+                del conf["bootstrap.servers"]
+                if order == "bootstrap first":
+                    conf = dict([("bootstrap.servers", self.msk_bootstrap())] + list(conf.items()))
+                else:
+                    conf["bootstrap.servers"] = self.msk_bootstrap()
+                with self.subTest(config=config, order=order):
+                    p = self.client(["metadata"], conf, env=env)
+                    self.assert_ok(p, "metadata with the region of bootstrap.servers")
+        self.assertEqual(self.principals(), [USER_ARN])
+        self.assertEqual(self.emulator_events("auth_failed"), [])
+
+    def test_bootstrap_servers_that_name_no_region_are_reported_naming_the_host(self):
+        conf = self.conf("lifetime=60")  # bootstrap.servers is 127.0.0.1:port
+        p = self.client(["new-fails"], conf, timeout=30)
+        version = re.search(r"librdkafka (\d+)\.(\d+)", p.stderr)
+        self.assertIsNotNone(version, p.stderr)
+        expected = ("sasl.oauthbearer.config: region: is not set, and bootstrap.servers gives none: "
+                    "broker \"%s\" is not an MSK broker host name" % self.bootstrap)
+        if (int(version.group(1)), int(version.group(2))) >= (2, 13):
+            self.assert_ok(p, "rd_kafka_new must fail")
+            self.assertIn("sasl.oauthbearer.config-needs-region", p.stdout)
+        else:
+            self.assertIn("result new_succeeded", p.stdout)
+            self.assertIn(expected, p.stderr)
+        # Brokers of two regions: the same refusal, naming both.
+        port = self.bootstrap.rsplit(":", 1)[1]
+        mixed = dict(self.conf(""), **{"bootstrap.servers":
+                     "b-1.o.abc.c3.kafka.us-east-1.amazonaws.com:%s,b-2.o.abc.c3.kafka.eu-west-1.amazonaws.com:%s"
+                     % (port, port)})
+        del mixed["sasl.oauthbearer.config"]
+        env = dict(self.env, MSKIAM_PLUGIN_CLIENT_RESOLVE_TO="127.0.0.1")
+        m = self.client(["new-fails"], mixed, env=env, timeout=30)
+        if (int(version.group(1)), int(version.group(2))) >= (2, 13):
+            self.assert_ok(m, "rd_kafka_new must fail")
+            self.assertIn("sasl.oauthbearer.config-needs-region", m.stdout)
+        else:
+            self.assertIn("the brokers are in more than one region", m.stderr)
         self.assertEqual(self.emulator_events("authenticated"), [])
 
     def test_clients_with_different_settings_in_one_process(self):
