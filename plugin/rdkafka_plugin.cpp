@@ -15,8 +15,9 @@
 //                    adds the configuration interceptors below.
 //   on_conf_set      checks sasl.oauthbearer.config whenever it is set afterwards: a bad value
 //                    makes rd_kafka_conf_set fail with a message naming the key. A region
-//                    missing there is not a bad value: bootstrap.servers, set before or after,
-//                    may give it; on_conf_set follows both properties to know which.
+//                    missing there is no error while bootstrap.servers is unset, which may give
+//                    it: on_conf_set follows both properties, and refuses the second of them
+//                    when together they give no region.
 //   missing settings no region (neither region= nor MSK brokers): on librdkafka >= 2.13,
 //                    sasl.mechanisms holds a placeholder naming the problem while it is missing,
 //                    so that rd_kafka_new fails ("Unsupported SASL mechanism: OAUTHBEARER(mskiam-
@@ -295,6 +296,15 @@ void apply_mechanism(rd_kafka_conf_t* conf, const ConfState& state) {
                  ours && !state.settings_ok ? poison_mechanism : state.wanted_mechanism.c_str());
 }
 
+// Checks what is known at configuration: every key, and, once both properties are set, the
+// region (theirs or the brokers'). Throws SettingsError.
+void check_known(const std::string& text, const std::string& bootstrap) {
+  if (mskiam::detail::trim(bootstrap).empty())
+    parse_keys(text);
+  else if (!text.empty())
+    parse_settings(text, bootstrap);
+}
+
 // Whether the settings are complete: every key valid and a region, theirs or the brokers'.
 bool settings_complete(const std::string& text, const std::string& bootstrap) {
   try {
@@ -320,20 +330,27 @@ rd_kafka_conf_res_t on_conf_set(rd_kafka_conf_t* conf, const char* name, const c
       apply_mechanism(conf, *state);
       return RD_KAFKA_CONF_UNKNOWN;
     }
+    const std::string bootstrap = conf_string(conf, std::string(bootstrap_property).c_str());
     try {
-      parse_keys(value);
+      check_known(value, bootstrap);
     } catch (const SettingsError& e) {
       write_error(errstr, errstr_size, std::string(prefix) + e.what());
       return RD_KAFKA_CONF_INVALID;  // not stored: the previous value stays
     }
-    state->settings_ok =
-        settings_complete(value, conf_string(conf, std::string(bootstrap_property).c_str()));
+    state->settings_ok = settings_complete(value, bootstrap);
     apply_mechanism(conf, *state);
     return RD_KAFKA_CONF_UNKNOWN;  // librdkafka stores it
   }
   if (key == bootstrap_property || key == "metadata.broker.list") {  // and its alias
-    state->settings_ok = settings_complete(conf_string(conf, std::string(config_property).c_str()),
-                                           value ? value : "");
+    const std::string text = conf_string(conf, std::string(config_property).c_str());
+    const std::string bootstrap = value ? value : "";
+    try {
+      check_known(text, bootstrap);
+    } catch (const SettingsError& e) {
+      write_error(errstr, errstr_size, std::string(prefix) + e.what());
+      return RD_KAFKA_CONF_INVALID;
+    }
+    state->settings_ok = settings_complete(text, bootstrap);
     apply_mechanism(conf, *state);
     return RD_KAFKA_CONF_UNKNOWN;  // librdkafka stores it
   }
@@ -405,16 +422,14 @@ rd_kafka_resp_err_t conf_init_impl(rd_kafka_conf_t* conf, const void* caller, ch
   // Nothing is registered before this check: librdkafka unloads a plugin whose conf_init fails.
   auto state = std::make_unique<ConfState>();
   const std::string current = conf_string(conf, std::string(config_property).c_str());
-  if (!current.empty()) {
-    try {
-      parse_keys(current);
-    } catch (const SettingsError& e) {
-      write_error(errstr, errstr_size, std::string(prefix) + e.what());
-      return RD_KAFKA_RESP_ERR__INVALID_ARG;
-    }
+  const std::string bootstrap = conf_string(conf, std::string(bootstrap_property).c_str());
+  try {
+    check_known(current, bootstrap);
+  } catch (const SettingsError& e) {
+    write_error(errstr, errstr_size, std::string(prefix) + e.what());
+    return RD_KAFKA_RESP_ERR__INVALID_ARG;
   }
-  state->settings_ok =
-      settings_complete(current, conf_string(conf, std::string(bootstrap_property).c_str()));
+  state->settings_ok = settings_complete(current, bootstrap);
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   ConfState* owned = setup(conf, std::move(state), err);
   if (err) {

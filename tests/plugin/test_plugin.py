@@ -473,6 +473,7 @@ print(json.dumps({"res": res, "errstr": errstr.value.decode(), "mapped": mapped}
             ("region=us-east-1 host=a/b", "host:"),
             ("region=us-east-1 region=us-east-2", "region: is given twice"),
             ("region", "\"region\" is not key=value"),
+            ("lifetime=60", "region: is not set, and bootstrap.servers gives none: broker \"127.0.0.1:"),
         ]
         for config, expected in cases:
             for order in ("after", "before"):
@@ -531,33 +532,29 @@ print(json.dumps({"res": res, "errstr": errstr.value.decode(), "mapped": mapped}
         self.assertEqual(self.principals(), [USER_ARN])
         self.assertEqual(self.emulator_events("auth_failed"), [])
 
-    def test_bootstrap_servers_that_name_no_region_are_reported_naming_the_host(self):
-        conf = self.conf("lifetime=60")  # bootstrap.servers is 127.0.0.1:port
-        p = self.client(["new-fails"], conf, timeout=30)
-        version = re.search(r"librdkafka (\d+)\.(\d+)", p.stderr)
-        self.assertIsNotNone(version, p.stderr)
-        expected = ("sasl.oauthbearer.config: region: is not set, and bootstrap.servers gives none: "
-                    "broker \"%s\" is not an MSK broker host name" % self.bootstrap)
-        if (int(version.group(1)), int(version.group(2))) >= (2, 13):
-            self.assert_ok(p, "rd_kafka_new must fail")
-            self.assertIn("sasl.oauthbearer.config-needs-region", p.stdout)
-        else:
-            self.assertIn("result new_succeeded", p.stdout)
-            self.assertIn(expected, p.stderr)
-        # Brokers of two regions: the same refusal, naming both.
+    def test_bootstrap_servers_that_name_no_region_are_refused_naming_the_host(self):
+        # Refused at configuration, by whichever of the two properties comes second.
         port = self.bootstrap.rsplit(":", 1)[1]
-        mixed = dict(self.conf(""), **{"bootstrap.servers":
-                     "b-1.o.abc.c3.kafka.us-east-1.amazonaws.com:%s,b-2.o.abc.c3.kafka.eu-west-1.amazonaws.com:%s"
-                     % (port, port)})
-        del mixed["sasl.oauthbearer.config"]
-        env = dict(self.env, MSKIAM_PLUGIN_CLIENT_RESOLVE_TO="127.0.0.1")
-        m = self.client(["new-fails"], mixed, env=env, timeout=30)
-        if (int(version.group(1)), int(version.group(2))) >= (2, 13):
-            self.assert_ok(m, "rd_kafka_new must fail")
-            self.assertIn("sasl.oauthbearer.config-needs-region", m.stdout)
-        else:
-            self.assertIn("the brokers are in more than one region", m.stderr)
-        self.assertEqual(self.emulator_events("authenticated"), [])
+        cases = [
+            (self.bootstrap, 'broker "%s" is not an MSK broker host name' % self.bootstrap),
+            ("b-1.o.abc.c3.kafka.us-east-1.amazonaws.com:%s,b-2.o.abc.c3.kafka.eu-west-1.amazonaws.com:%s"
+             % (port, port), "the brokers are in more than one region"),
+        ]
+        for bootstrap, expected in cases:
+            for order in ("bootstrap first", "bootstrap last"):
+                conf = self.conf("lifetime=60")
+                del conf["bootstrap.servers"]
+                if order == "bootstrap first":
+                    conf = dict([("bootstrap.servers", bootstrap)] + list(conf.items()))
+                else:
+                    conf["bootstrap.servers"] = bootstrap
+                with self.subTest(bootstrap=bootstrap, order=order):
+                    p = self.client(["new-fails"], conf, timeout=30)
+                    self.assert_ok(p, "configuration must fail")
+                    self.assertIn("result conf_set_failed", p.stdout)
+                    self.assertIn("sasl.oauthbearer.config: region: is not set, and bootstrap.servers "
+                                  "gives none: " + expected, p.stdout)
+        self.assertEqual(self.emulator_events("connection_opened"), [])
 
     def test_clients_with_different_settings_in_one_process(self):
         a = self.conf("region=us-east-1 lifetime=300")
