@@ -324,31 +324,23 @@ rd_kafka_conf_res_t on_conf_set(rd_kafka_conf_t* conf, const char* name, const c
   if (setting_internally) return RD_KAFKA_CONF_UNKNOWN;
   auto* state = static_cast<ConfState*>(ic_opaque);
   const std::string_view key(name);
-  if (key == config_property) {
-    if (!value || !*value) {  // reset: rd_kafka_new fails until it is set again
+  const bool settings = key == config_property;
+  if (settings || key == bootstrap_property || key == "metadata.broker.list") {  // and its alias
+    if (settings && (!value || !*value)) {  // reset: rd_kafka_new fails until it is set again
       state->settings_ok = false;
       apply_mechanism(conf, *state);
       return RD_KAFKA_CONF_UNKNOWN;
     }
-    const std::string bootstrap = conf_string(conf, std::string(bootstrap_property).c_str());
-    try {
-      check_known(value, bootstrap);
-    } catch (const SettingsError& e) {
-      write_error(errstr, errstr_size, std::string(prefix) + e.what());
-      return RD_KAFKA_CONF_INVALID;  // not stored: the previous value stays
-    }
-    state->settings_ok = settings_complete(value, bootstrap);
-    apply_mechanism(conf, *state);
-    return RD_KAFKA_CONF_UNKNOWN;  // librdkafka stores it
-  }
-  if (key == bootstrap_property || key == "metadata.broker.list") {  // and its alias
-    const std::string text = conf_string(conf, std::string(config_property).c_str());
-    const std::string bootstrap = value ? value : "";
+    // The value being set, and the other property as it stands.
+    const std::string given = value ? value : "";
+    const std::string text = settings ? given : conf_string(conf, std::string(config_property).c_str());
+    const std::string bootstrap =
+        settings ? conf_string(conf, std::string(bootstrap_property).c_str()) : given;
     try {
       check_known(text, bootstrap);
     } catch (const SettingsError& e) {
       write_error(errstr, errstr_size, std::string(prefix) + e.what());
-      return RD_KAFKA_CONF_INVALID;
+      return RD_KAFKA_CONF_INVALID;  // not stored: the previous value stays
     }
     state->settings_ok = settings_complete(text, bootstrap);
     apply_mechanism(conf, *state);
