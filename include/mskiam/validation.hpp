@@ -163,7 +163,8 @@ MSKIAM_INLINE void validate_role_arn(std::string_view arn, std::string_view sour
   bool ok = detail::starts_with(arn, "arn:") && !partition.empty() &&
             detail::starts_with(rest, ":iam::") && rest.size() > 24 && rest[18] == ':' &&
             detail::starts_with(rest.substr(19), "role/") && rest.back() != '/';
-  for (char c : rest.substr(6, 12)) ok = ok && detail::is_digit(c);
+  if (ok)  // rest is long enough only then
+    for (char c : rest.substr(6, 12)) ok = ok && detail::is_digit(c);
   if (!ok) fail("expected arn:<partition>:iam::<12-digit account id>:role/<name>");
 }
 

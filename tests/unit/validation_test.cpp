@@ -74,7 +74,9 @@ TEST_CASE("validation: role ARN - external id - durations - lifetime and host li
   CHECK_NOTHROW(mskiam::validate_role_arn("arn:aws:iam::123456789012:role/path/Msk", "t"));
   for (const char* arn : {"", "arn:aws:iam::1:role/R", "arn:aws:iam::123456789012:user/Msk",
                           "arn:aws:iam::123456789012:role/", "arn:aws:iam:us-east-1:123456789012:role/R",
-                          "arn::iam::123456789012:role/R", "arn:aws:iam::123456789012:role/a b"}) {
+                          "arn::iam::123456789012:role/R", "arn:aws:iam::123456789012:role/a b",
+                          // no colon after the partition: nothing after it to read (fuzzer)
+                          "30N13mskiam_plugin130", "arn:aws-iam-123456789012-role-R"}) {
     INFO(arn);
     CHECK(error_of([&] { mskiam::validate_role_arn(arn, "t"); }).kind() == ErrorKind::invalid_argument);
   }
