@@ -6,6 +6,8 @@
 //   mskiam-token --region us-east-1 --check      a synthetic check for probes and pipelines
 //   mskiam-token --region us-east-1 --check --prometheus   the same for node_exporter's textfile
 //                                                collector (Prometheus text format)
+//   mskiam-token --bootstrap b-1.name.abc123.c2.kafka.us-east-1.amazonaws.com:9098
+//                                                the region read from the brokers' host names
 //
 // Credentials come from the default chain (environment, profile, web identity, container, IMDS),
 // optionally chained into --role-arn with a fixed --session-name.
@@ -41,7 +43,7 @@ constexpr int exit_warning = 3;
 constexpr std::chrono::seconds skew_warning{60};
 constexpr std::chrono::seconds skew_failure{300};
 
-constexpr const char* usage_text = R"(usage: mskiam-token --region REGION [options]
+constexpr const char* usage_text = R"(usage: mskiam-token --region REGION | --bootstrap LIST [options]
 
 Prints an AWS MSK IAM authentication token (SASL/OAUTHBEARER), signed with credentials from the
 default chain: environment, profile (AWS_PROFILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE),
@@ -54,8 +56,11 @@ credentials:
   --external-id ID      external id for --role-arn
   --sts-endpoint URL    STS endpoint (default: regional, https://sts.REGION.amazonaws.com)
 token:
-  --region REGION       AWS region of the cluster (required; default: $AWS_REGION, then
-                        $AWS_DEFAULT_REGION)
+  --region REGION       AWS region of the cluster (default: the region of --bootstrap's MSK
+                        host names, then $AWS_REGION, then $AWS_DEFAULT_REGION)
+  --bootstrap LIST      the cluster's comma-separated brokers (bootstrap.servers): their MSK
+                        host names give the region; with --check, each is checked against
+                        --region and MSK's IAM ports (9098 private, 9198 public, 20098 IPv6)
   --lifetime SECONDS    token lifetime, 1..900 (default 900; capped by credential expiry)
   --host HOST           host to sign for (default kafka.REGION.amazonaws.com[.cn])
 output:
@@ -70,9 +75,8 @@ check:
   --check               resolve credentials and sign a token, report the source, principal,
                         expiries and clock offset against STS, and warn about what causes
                         outages: an unpinned session name, credentials expiring within a token
-                        lifetime, a region that does not match the brokers, clock skew
+                        lifetime, a region or port that does not fit the brokers, clock skew
   --whoami              ask STS GetCallerIdentity for the principal
-  --bootstrap LIST      comma-separated brokers, to compare their region with --region
   --broker HOST:PORT    also authenticate with the token at this broker (SASL/OAUTHBEARER)
   --plaintext           talk to --broker without TLS (test brokers)
   -h, --help            this text
@@ -88,6 +92,7 @@ struct Args {
   bool prometheus = false;
   mskiam::MetricLabels labels;
   std::string bootstrap, broker;
+  std::vector<mskiam::BootstrapBroker> brokers;  // --bootstrap, parsed
 };
 
 std::string json_string(std::string_view s) {
@@ -148,17 +153,23 @@ std::string session_of(const std::string& principal) {
   return principal.substr(principal.rfind('/') + 1);
 }
 
-// The region in an MSK broker host name: b-1.name.abc123.c2.kafka.us-east-1.amazonaws.com.
-std::string region_of_broker(std::string host) {
-  host = host.substr(0, host.rfind(':'));
-  for (const std::string marker : {".kafka-serverless.", ".kafka."}) {
-    const std::size_t at = host.find(marker);
-    if (at == std::string::npos) continue;
-    const std::size_t start = at + marker.size();
-    const std::size_t end = host.find('.', start);
-    return host.substr(start, end == std::string::npos ? std::string::npos : end - start);
+// What --check says of --bootstrap's brokers: an MSK broker of another region than the tokens'
+// (hosts that are not MSK brokers, test brokers, name none), a port that is no IAM listener's.
+std::vector<std::string> bootstrap_warnings(const Args& args, const std::string& region) {
+  std::vector<std::string> warnings;
+  for (const mskiam::BootstrapBroker& b : args.brokers) {
+    const auto in = mskiam::msk_broker_region(b.host);
+    if (in && *in != region)
+      warnings.push_back("region_mismatch: broker " + b.text + " is in " + *in +
+                         " but tokens are signed for " + region);
+    if (!b.port || !mskiam::is_msk_iam_port(*b.port))
+      warnings.push_back("port_not_iam: broker " + b.text +
+                         (b.port ? " uses port " + std::to_string(*b.port)
+                                 : std::string(" has no port (librdkafka then uses 9092)")) +
+                         "; MSK's IAM listeners are 9098 (private), 9198 (public) and 20098 "
+                         "(IPv6)");
   }
-  return {};
+  return warnings;
 }
 
 // RFC 7231 IMF-fixdate, as in the HTTP Date header: "Sun, 06 Nov 1994 08:49:37 GMT".
@@ -277,16 +288,7 @@ Check run_check(const Args& args, const mskiam::TokenOptions& options) {
       c.warnings.push_back(std::string("clock_unchecked: ") + e.what());
     }
 
-    if (!args.bootstrap.empty()) {
-      std::string list = args.bootstrap + ",";
-      for (std::size_t at = 0, next; (next = list.find(',', at)) != std::string::npos; at = next + 1) {
-        const std::string broker = list.substr(at, next - at);
-        const std::string region = region_of_broker(broker);
-        if (!region.empty() && region != options.region)
-          c.warnings.push_back("region_mismatch: broker " + broker + " is in " + region +
-                               " but tokens are signed for " + options.region);
-      }
-    }
+    for (std::string& w : bootstrap_warnings(args, options.region)) c.warnings.push_back(std::move(w));
 
     if (!args.broker.empty()) {
       try {
@@ -441,12 +443,17 @@ int main(int argc, char** argv) {
       return usage_error("unknown argument " + std::string(arg));
     }
   }
-  try {  // --region, else the environment's, as the SDKs read it; a region that cannot exist is
-         // refused before any source is asked
+  try {  // --region, else the brokers', else the environment's, as the SDKs read it; a region
+         // that cannot exist is refused before any source is asked
     std::string origin = "--region";
+    if (!args.bootstrap.empty()) args.brokers = mskiam::parse_bootstrap(args.bootstrap, "--bootstrap");
+    if (args.region.empty() && !args.brokers.empty()) {
+      args.region = mskiam::region_from_bootstrap(args.bootstrap, "--bootstrap");
+      origin = "--bootstrap";
+    }
     if (args.region.empty()) {
       auto setting = mskiam::region_from_environment("mskiam-token");
-      if (!setting) return usage_error("--region is required (or set AWS_REGION)");
+      if (!setting) return usage_error("--region is required (or --bootstrap, or set AWS_REGION)");
       args.region = std::move(setting->region);
       origin = std::move(setting->origin);
     }
@@ -455,8 +462,8 @@ int main(int argc, char** argv) {
     return usage_error(e.what());
   }
   if (args.decode && (args.json || args.check)) return usage_error("--decode goes alone");
-  if ((args.whoami || !args.broker.empty() || !args.bootstrap.empty()) && !args.check)
-    return usage_error("--whoami, --bootstrap and --broker go with --check");
+  if ((args.whoami || !args.broker.empty()) && !args.check)
+    return usage_error("--whoami and --broker go with --check");
   if (args.prometheus && (!args.check || args.json))
     return usage_error("--prometheus goes with --check, without --json");
   if (!args.labels.empty() && !args.prometheus) return usage_error("--label goes with --prometheus");

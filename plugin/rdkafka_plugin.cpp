@@ -1,8 +1,9 @@
 // libmskiam-rdkafka.so: MSK IAM for any librdkafka client by configuration alone.
 //
 //   plugin.library.paths=libmskiam-rdkafka
-//   sasl.oauthbearer.config=region=us-east-1
-//   bootstrap.servers=b-1.msk.xxxx.kafka.us-east-1.amazonaws.com:9098
+//   bootstrap.servers=b-1.msk.xxxx.c2.kafka.us-east-1.amazonaws.com:9098
+//   sasl.oauthbearer.config=lifetime=900    (optional: region=us-east-1 when the brokers'
+//                                            host names do not carry it)
 //
 // How it hooks into librdkafka (tested with 2.0.2, 2.8.0, 2.14.2 and the 2.16 of PyPI's
 // confluent-kafka wheel):
@@ -13,8 +14,11 @@
 //                    sasl.mechanisms=OAUTHBEARER, the refresh callback and the SASL queue, and
 //                    adds the configuration interceptors below.
 //   on_conf_set      checks sasl.oauthbearer.config whenever it is set afterwards: a bad value
-//                    makes rd_kafka_conf_set fail with a message naming the key.
-//   missing settings sasl.oauthbearer.config never set (no region): on librdkafka >= 2.13,
+//                    makes rd_kafka_conf_set fail with a message naming the key. A region
+//                    missing there is no error while bootstrap.servers is unset, which may give
+//                    it: on_conf_set follows both properties, and refuses the second of them
+//                    when together they give no region.
+//   missing settings no region (neither region= nor MSK brokers): on librdkafka >= 2.13,
 //                    sasl.mechanisms holds a placeholder naming the problem while it is missing,
 //                    so that rd_kafka_new fails ("Unsupported SASL mechanism: OAUTHBEARER(mskiam-
 //                    plugin:sasl.oauthbearer.config-needs-region=...)"). Older versions cannot
@@ -85,7 +89,7 @@ namespace {
 
 constexpr const char* ic_name = "mskiam-rdkafka-plugin";
 constexpr const char* mechanism = "OAUTHBEARER";
-// What sasl.mechanisms holds while sasl.oauthbearer.config is missing or has no region: no
+// What sasl.mechanisms holds while the settings have no region (from region= or the brokers): no
 // spaces or commas (librdkafka accepts one word), and it reads well after librdkafka's
 // "Unsupported SASL mechanism: ".
 constexpr const char* poison_mechanism =
@@ -191,10 +195,11 @@ std::shared_ptr<const Binding> make_binding(const rd_kafka_conf_t* conf, std::st
   auto binding = std::make_shared<Binding>();
   try {
     const std::string text = conf_string(conf, std::string(config_property).c_str());
-    const Settings s = parse_settings(text);
+    const Settings s = parse_settings(text, conf_string(conf, std::string(bootstrap_property).c_str()));
     auto make = [&s](std::shared_ptr<Audience> a) { return make_provider(s, std::move(a)); };
-    auto share = std::make_shared<ProviderShare>(shared_provider(sharing_key(text), make),
-                                                 audience_member(conf));
+    // The region may come from the brokers: clients of other clusters share no provider.
+    const std::string key = sharing_key(text + "\nregion=" + s.region);
+    auto share = std::make_shared<ProviderShare>(shared_provider(key, make), audience_member(conf));
     binding->fetch = &fetch_shared;
     binding->provider = share.get();
     binding->keep = std::move(share);
@@ -291,6 +296,25 @@ void apply_mechanism(rd_kafka_conf_t* conf, const ConfState& state) {
                  ours && !state.settings_ok ? poison_mechanism : state.wanted_mechanism.c_str());
 }
 
+// Checks what is known at configuration: every key, and, once both properties are set, the
+// region (theirs or the brokers'). Throws SettingsError.
+void check_known(const std::string& text, const std::string& bootstrap) {
+  if (mskiam::detail::trim(bootstrap).empty())
+    parse_keys(text);
+  else if (!text.empty())
+    parse_settings(text, bootstrap);
+}
+
+// Whether the settings are complete: every key valid and a region, theirs or the brokers'.
+bool settings_complete(const std::string& text, const std::string& bootstrap) {
+  try {
+    parse_settings(text, bootstrap);
+    return true;
+  } catch (const SettingsError&) {
+    return false;
+  }
+}
+
 void write_error(char* errstr, size_t errstr_size, const std::string& text) {
   if (errstr && errstr_size) std::snprintf(errstr, errstr_size, "%s", text.c_str());
 }
@@ -300,19 +324,25 @@ rd_kafka_conf_res_t on_conf_set(rd_kafka_conf_t* conf, const char* name, const c
   if (setting_internally) return RD_KAFKA_CONF_UNKNOWN;
   auto* state = static_cast<ConfState*>(ic_opaque);
   const std::string_view key(name);
-  if (key == config_property) {
-    if (!value || !*value) {  // reset: rd_kafka_new fails until it is set again
+  const bool settings = key == config_property;
+  if (settings || key == bootstrap_property || key == "metadata.broker.list") {  // and its alias
+    if (settings && (!value || !*value)) {  // reset: rd_kafka_new fails until it is set again
       state->settings_ok = false;
       apply_mechanism(conf, *state);
       return RD_KAFKA_CONF_UNKNOWN;
     }
+    // The value being set, and the other property as it stands.
+    const std::string given = value ? value : "";
+    const std::string text = settings ? given : conf_string(conf, std::string(config_property).c_str());
+    const std::string bootstrap =
+        settings ? conf_string(conf, std::string(bootstrap_property).c_str()) : given;
     try {
-      parse_settings(value ? value : "");
+      check_known(text, bootstrap);
     } catch (const SettingsError& e) {
       write_error(errstr, errstr_size, std::string(prefix) + e.what());
       return RD_KAFKA_CONF_INVALID;  // not stored: the previous value stays
     }
-    state->settings_ok = true;
+    state->settings_ok = settings_complete(text, bootstrap);
     apply_mechanism(conf, *state);
     return RD_KAFKA_CONF_UNKNOWN;  // librdkafka stores it
   }
@@ -384,15 +414,14 @@ rd_kafka_resp_err_t conf_init_impl(rd_kafka_conf_t* conf, const void* caller, ch
   // Nothing is registered before this check: librdkafka unloads a plugin whose conf_init fails.
   auto state = std::make_unique<ConfState>();
   const std::string current = conf_string(conf, std::string(config_property).c_str());
-  if (!current.empty()) {
-    try {
-      parse_settings(current);
-      state->settings_ok = true;
-    } catch (const SettingsError& e) {
-      write_error(errstr, errstr_size, std::string(prefix) + e.what());
-      return RD_KAFKA_RESP_ERR__INVALID_ARG;
-    }
+  const std::string bootstrap = conf_string(conf, std::string(bootstrap_property).c_str());
+  try {
+    check_known(current, bootstrap);
+  } catch (const SettingsError& e) {
+    write_error(errstr, errstr_size, std::string(prefix) + e.what());
+    return RD_KAFKA_RESP_ERR__INVALID_ARG;
   }
+  state->settings_ok = settings_complete(current, bootstrap);
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   ConfState* owned = setup(conf, std::move(state), err);
   if (err) {

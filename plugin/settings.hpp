@@ -4,6 +4,9 @@
 //
 //   sasl.oauthbearer.config=region=eu-west-1 role_arn=arn:aws:iam::123456789012:role/Msk session_name=orders
 //
+// Without region=, the region is the one bootstrap.servers' MSK host names end in
+// (mskiam/brokers.hpp).
+//
 // Plugin-private (not installed): only plugin/rdkafka_plugin.cpp and tests/plugin include it.
 #pragma once
 
@@ -15,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mskiam/brokers.hpp"
 #include "mskiam/detail/text.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/policy.hpp"
@@ -24,13 +28,15 @@ namespace mskiam_plugin {
 
 // The librdkafka property the settings live in, named in every error.
 inline constexpr std::string_view config_property = "sasl.oauthbearer.config";
+// The property of the brokers, whose host names give the region when the settings do not.
+inline constexpr std::string_view bootstrap_property = "bootstrap.servers";
 
 inline constexpr std::string_view known_keys =
     "region, session_name, role_arn, external_id, profile, principal_change, sts_endpoint, host, "
     "lifetime";
 
 struct Settings {
-  std::string region;                          // required
+  std::string region;                          // the key's, else from bootstrap.servers' hosts
   std::optional<std::string> session_name;     // fixed role session name
   std::string role_arn;                        // AssumeRole over the base source
   std::string external_id;                     // with role_arn only
@@ -89,11 +95,11 @@ inline std::chrono::seconds parse_lifetime(std::string_view value) {
 
 }  // namespace detail
 
-// Parses and checks everything; throws SettingsError. `text` may be empty (then region is missing).
-inline Settings parse_settings(std::string_view text) {
+// Parses and checks every key; throws SettingsError. The region stays empty when `text` has
+// none: bootstrap.servers, which may be set later, can still give it.
+inline Settings parse_keys(std::string_view text) {
   Settings s;
   std::vector<std::string> seen;
-  bool have_region = false;
   for (std::string_view word : detail::split_words(text)) {
     const std::size_t eq = word.find('=');
     if (eq == std::string_view::npos || eq == 0)
@@ -109,7 +115,6 @@ inline Settings parse_settings(std::string_view text) {
       if (key == "region") {
         mskiam::validate_region(value, key);
         s.region = value;
-        have_region = true;
       } else if (key == "session_name") {
         mskiam::validate_session_name(value, key);
         s.session_name = value;
@@ -145,11 +150,26 @@ inline Settings parse_settings(std::string_view text) {
       detail::fail(key, e.message());
     }
   }
-  if (!have_region)
-    detail::fail("region", "is required, for example " + std::string(config_property) +
-                               "=\"region=us-east-1\"");
   if (!s.external_id.empty() && s.role_arn.empty())
     detail::fail("external_id", "needs role_arn (it is sent with AssumeRole)");
+  return s;
+}
+
+// parse_keys, then the region: the key's, else the one MSK region of `bootstrap` (the value of
+// bootstrap.servers). Throws SettingsError naming the key `region` when neither gives one.
+inline Settings parse_settings(std::string_view text, std::string_view bootstrap = {}) {
+  Settings s = parse_keys(text);
+  if (!s.region.empty()) return s;
+  if (mskiam::detail::trim(bootstrap).empty())
+    detail::fail("region", "is required, for example " + std::string(config_property) +
+                               "=\"region=us-east-1\", unless " + std::string(bootstrap_property) +
+                               " names MSK brokers, whose host names carry the region");
+  try {
+    s.region = mskiam::region_from_bootstrap(bootstrap, bootstrap_property);
+  } catch (const mskiam::Error& e) {
+    detail::fail("region", "is not set, and " + std::string(bootstrap_property) +
+                               " gives none: " + e.message());
+  }
   return s;
 }
 

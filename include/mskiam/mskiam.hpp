@@ -2,6 +2,7 @@
 // headers is cheaper: mskiam/token.hpp and mskiam/provider.hpp need neither curl nor a source.
 #pragma once
 
+#include "mskiam/brokers.hpp"
 #include "mskiam/credentials.hpp"
 #include "mskiam/error.hpp"
 #include "mskiam/events.hpp"

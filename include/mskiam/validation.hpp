@@ -72,6 +72,9 @@ void validate_host(std::string_view host, std::string_view source);
 void validate_endpoint(std::string_view url, std::string_view what, std::string_view source);
 
 namespace detail {
+// The rule of validate_region, as a test: for callers that look for a region among other text.
+bool is_region_id(std::string_view region) noexcept;
+
 constexpr bool is_session_name_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-';

@@ -96,11 +96,12 @@ class CheckTest(unittest.TestCase):
             return []
         return [e[k] for e in entries for k in ("secret_access_key", "session_token") if e.get(k)]
 
-    def run_tool(self, *args, env=None, expect=None):
+    def run_tool(self, *args, env=None, expect=None, region="us-east-1"):
         base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.dir.name,
                 "AWS_EC2_METADATA_DISABLED": "true"}
         base.update(env or {})
-        done = subprocess.run([BINARY, "--region", "us-east-1", *args], env=base, capture_output=True,
+        region_args = ["--region", region] if region else []
+        done = subprocess.run([BINARY, *region_args, *args], env=base, capture_output=True,
                               text=True, timeout=60)
         output = done.stdout + done.stderr
         self.stdout = done.stdout
@@ -115,9 +116,9 @@ class CheckTest(unittest.TestCase):
     def env_keys(self):
         return {"AWS_ACCESS_KEY_ID": BASE_KEY, "AWS_SECRET_ACCESS_KEY": BASE_SECRET}
 
-    def check_json(self, *args, env=None, expect=None):
+    def check_json(self, *args, env=None, expect=None, region="us-east-1"):
         code, output = self.run_tool("--check", "--json", "--sts-endpoint", self.sts, *args, env=env,
-                                     expect=expect)
+                                     expect=expect, region=region)
         return json.loads(output.splitlines()[0])
 
     def test_pinned_role_and_broker_accepting_the_token_is_ok(self):
@@ -172,6 +173,44 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(len([w for w in report["warnings"] if w.startswith("region_mismatch")]), 2)
         self.check_json("--bootstrap", "b-1.orders.abc123.c2.kafka.us-east-1.amazonaws.com:9098",
                         env=self.env_keys(), expect=OK)
+
+    def test_bootstrap_gives_the_region_without_region(self):
+        # The cluster name looks like another region: the region is the host names' suffix.
+        brokers = ("b-1.us-west-2-orders.abc123.c3.kafka.eu-west-1.amazonaws.com:9098, "
+                   "b-2-public.us-west-2-orders.abc123.c3.kafka.eu-west-1.amazonaws.com:9198")
+        env = dict(self.env_keys(), AWS_REGION="ap-south-1")  # the brokers come first
+        code, output = self.run_tool("--decode", "--bootstrap", brokers, env=env, expect=OK, region=None)
+        self.assertIn("url:        https://kafka.eu-west-1.amazonaws.com/?", output)
+        self.assertIn("%2Feu-west-1%2Fkafka-cluster%2Faws4_request", output)
+        report = self.check_json("--bootstrap", brokers, env=env, expect=OK, region=None)
+        self.assertEqual(report["warnings"], [])
+        china = self.check_json("--bootstrap", "boot-x.c1.kafka-serverless.cn-north-1.amazonaws.com.cn:9098",
+                                env=self.env_keys(), expect=OK, region=None)
+        self.assertEqual(china["warnings"], [])
+
+    def test_bootstrap_without_a_region_is_refused_naming_the_host(self):
+        code, output = self.run_tool("--bootstrap", "127.0.0.1:9098", env=self.env_keys(),
+                                     expect=USAGE, region=None)
+        self.assertIn("--bootstrap: invalid_argument: broker \"127.0.0.1:9098\" is not an MSK broker "
+                      "host name", output)
+        code, output = self.run_tool("--bootstrap", "b-1.o.abc.c3.kafka.eu-west-1.amazonaws.com:9098,"
+                                     "b-1.o.abc.c3.kafka.us-east-1.amazonaws.com:9098",
+                                     env=self.env_keys(), expect=USAGE, region=None)
+        self.assertIn("the brokers are in more than one region", output)
+        code, output = self.run_tool("--bootstrap", " , ", env=self.env_keys(), expect=USAGE, region=None)
+        self.assertIn("names no broker", output)
+        # --region wins, and then a test broker's host name is no error.
+        self.run_tool("--bootstrap", "127.0.0.1:9098", env=self.env_keys(), expect=OK)
+
+    def test_check_warns_about_ports_that_are_not_msk_iam_listeners(self):
+        host = "b-1.orders.abc123.c2.kafka.us-east-1.amazonaws.com"
+        report = self.check_json("--bootstrap", "%s:9098,[2001:db8::1]:20098,%s:9092,%s" % (host, host, host),
+                                 env=self.env_keys(), expect=WARNING)
+        ports = [w for w in report["warnings"] if w.startswith("port_not_iam")]
+        self.assertEqual(len(ports), 2, report)
+        self.assertIn("broker %s:9092 uses port 9092" % host, ports[0])
+        self.assertIn("broker %s has no port" % host, ports[1])
+        self.assertEqual(len(report["warnings"]), 2, report)
 
     def test_clock_skew_warns_then_fails(self):
         for offset, expected, prefix in ((120, WARNING, "clock_skew"), (600, FAILED, "clock_skew")):

@@ -17,9 +17,13 @@
  *                                                   client.id many-00, many-01...: each produces
  *                                                   COUNT messages, one round every MS ms
  *
+ * With MSKIAM_PLUGIN_CLIENT_RESOLVE_TO=ADDRESS, every broker host name resolves to ADDRESS
+ * (librdkafka's resolve_cb): MSK host names, which carry the region, reach the local emulator.
+ *
  * Output: one `result ...` line on stdout; errors on stderr. Exit status 0 on success. */
 #include <librdkafka/rdkafka.h>
 
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,12 +48,25 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
   fprintf(stderr, "error_cb: %s: %s\n", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+static const char *resolve_to = NULL; /* MSKIAM_PLUGIN_CLIENT_RESOLVE_TO */
+
+static int resolve_cb(const char *node, const char *service, const struct addrinfo *hints,
+                      struct addrinfo **res, void *opaque) {
+  (void)opaque;
+  if (!node && !service && !hints) { /* librdkafka hands back what we resolved */
+    freeaddrinfo(*res);
+    return 0;
+  }
+  return getaddrinfo(resolve_to, service, hints, res);
+}
+
 /* Applies k=v settings in order, like kcat -X. Returns NULL (and prints why) on failure. */
 static rd_kafka_conf_t *make_conf(const struct settings *s) {
   char errstr[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   int i;
   rd_kafka_conf_set_error_cb(conf, error_cb);
+  if (resolve_to) rd_kafka_conf_set_resolve_cb(conf, resolve_cb);
   for (i = 0; i < s->n; i++) {
     char name[256];
     const char *eq = strchr(s->kv[i], '=');
@@ -223,6 +240,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   mode = argv[1];
+  resolve_to = getenv("MSKIAM_PLUGIN_CLIENT_RESOLVE_TO");
   for (i = 2; i < argc; i++) {
     struct settings *target = NULL;
     if (!strcmp(argv[i], "-X")) target = &x;

@@ -7,9 +7,9 @@ using mskiam_plugin::SettingsError;
 
 namespace {
 
-std::string error_of(const std::string& text) {
+std::string error_of(const std::string& text, const std::string& bootstrap = {}) {
   try {
-    parse_settings(text);
+    parse_settings(text, bootstrap);
   } catch (const SettingsError& e) {
     return e.what();
   }
@@ -98,4 +98,31 @@ TEST_CASE("plugin settings: what the library would refuse later is refused at co
   CHECK(parse_settings("region=eu-isoe-west-1").region == "eu-isoe-west-1");
   CHECK(parse_settings("region=us-gov-west-1 role_arn=arn:aws-us-gov:iam::123456789012:role/a/b")
             .role_arn == "arn:aws-us-gov:iam::123456789012:role/a/b");
+}
+
+TEST_CASE("plugin settings: without region=, the region of bootstrap.servers' MSK host names") {
+  const char* brokers = " b-1.us-west-2-orders.abc.c3.kafka.eu-west-1.amazonaws.com:9098 ,"
+                        "b-2.us-west-2-orders.abc.c3.kafka.eu-west-1.amazonaws.com:9098";
+  CHECK(parse_settings("", brokers).region == "eu-west-1");
+  CHECK(parse_settings("lifetime=60", brokers).region == "eu-west-1");
+  // region= wins; the brokers are then not read at all.
+  CHECK(parse_settings("region=us-east-1", brokers).region == "us-east-1");
+  CHECK(parse_settings("region=us-east-1", "127.0.0.1:9092").region == "us-east-1");
+  // The keys alone, for configuration time: no region is no error yet.
+  CHECK(mskiam_plugin::parse_keys("lifetime=60").region.empty());
+  CHECK_THROWS_AS(mskiam_plugin::parse_keys("regoin=us-east-1"), SettingsError);
+}
+
+TEST_CASE("plugin settings: brokers that give no region are refused naming the key and the host") {
+  CHECK(error_of("", "127.0.0.1:9092") ==
+        "sasl.oauthbearer.config: region: is not set, and bootstrap.servers gives none: broker "
+        "\"127.0.0.1:9092\" is not an MSK broker host name (...kafka.<region>.amazonaws.com or "
+        "...kafka-serverless.<region>.amazonaws.com, .amazonaws.com.cn in China), so it names no "
+        "region: set the region explicitly");
+  CHECK(error_of("lifetime=60", "b-1.o.abc.c3.kafka.eu-west-1.amazonaws.com:9098,"
+                                "b-1.o.abc.c3.kafka.eu-west-2.amazonaws.com:9098")
+            .rfind("sasl.oauthbearer.config: region: is not set, and bootstrap.servers gives none: "
+                   "the brokers are in more than one region",
+                   0) == 0);
+  CHECK(error_of("", " ").rfind("sasl.oauthbearer.config: region: is required", 0) == 0);
 }

@@ -473,7 +473,7 @@ print(json.dumps({"res": res, "errstr": errstr.value.decode(), "mapped": mapped}
             ("region=us-east-1 host=a/b", "host:"),
             ("region=us-east-1 region=us-east-2", "region: is given twice"),
             ("region", "\"region\" is not key=value"),
-            ("lifetime=60", "region: is required"),
+            ("lifetime=60", "region: is not set, and bootstrap.servers gives none: broker \"127.0.0.1:"),
         ]
         for config, expected in cases:
             for order in ("after", "before"):
@@ -500,8 +500,61 @@ print(json.dumps({"res": res, "errstr": errstr.value.decode(), "mapped": mapped}
             # librdkafka < 2.13 cannot fail rd_kafka_new safely after on_new (issue #4142): the
             # client is created and the error is logged at creation, naming the key.
             self.assertIn("result new_succeeded", p.stdout)
-            self.assertIn("sasl.oauthbearer.config: region: is required", p.stderr)
+            # bootstrap.servers (127.0.0.1) names no region either.
+            self.assertIn("sasl.oauthbearer.config: region: is not set, and bootstrap.servers "
+                          "gives none", p.stderr)
         self.assertEqual(self.emulator_events("authenticated"), [])
+
+    def msk_bootstrap(self, cluster="eu-west-2-orders"):
+        """Two MSK broker host names in REGION, with the emulator's port; a cluster name that
+        looks like another region, as a substring search would misread it."""
+        port = self.bootstrap.rsplit(":", 1)[1]
+        return ",".join("b-%d.%s.abc123.c3.kafka.%s.amazonaws.com:%s" % (n, cluster, REGION, port)
+                        for n in (1, 2))
+
+    def test_region_comes_from_the_msk_host_names_of_bootstrap_servers(self):
+        # The C client resolves every host name to the emulator (MSKIAM_PLUGIN_CLIENT_RESOLVE_TO),
+        # which accepts only tokens signed for REGION: the region is the host names' suffix.
+        env = dict(self.env, MSKIAM_PLUGIN_CLIENT_RESOLVE_TO="127.0.0.1")
+        for config in (None, "lifetime=300"):
+            for order in ("bootstrap first", "bootstrap last"):
+                conf = self.conf(config or "")
+                if config is None:
+                    del conf["sasl.oauthbearer.config"]
+                del conf["bootstrap.servers"]
+                if order == "bootstrap first":
+                    conf = dict([("bootstrap.servers", self.msk_bootstrap())] + list(conf.items()))
+                else:
+                    conf["bootstrap.servers"] = self.msk_bootstrap()
+                with self.subTest(config=config, order=order):
+                    p = self.client(["metadata"], conf, env=env)
+                    self.assert_ok(p, "metadata with the region of bootstrap.servers")
+        self.assertEqual(self.principals(), [USER_ARN])
+        self.assertEqual(self.emulator_events("auth_failed"), [])
+
+    def test_bootstrap_servers_that_name_no_region_are_refused_naming_the_host(self):
+        # Refused at configuration, by whichever of the two properties comes second.
+        port = self.bootstrap.rsplit(":", 1)[1]
+        cases = [
+            (self.bootstrap, 'broker "%s" is not an MSK broker host name' % self.bootstrap),
+            ("b-1.o.abc.c3.kafka.us-east-1.amazonaws.com:%s,b-2.o.abc.c3.kafka.eu-west-1.amazonaws.com:%s"
+             % (port, port), "the brokers are in more than one region"),
+        ]
+        for bootstrap, expected in cases:
+            for order in ("bootstrap first", "bootstrap last"):
+                conf = self.conf("lifetime=60")
+                del conf["bootstrap.servers"]
+                if order == "bootstrap first":
+                    conf = dict([("bootstrap.servers", bootstrap)] + list(conf.items()))
+                else:
+                    conf["bootstrap.servers"] = bootstrap
+                with self.subTest(bootstrap=bootstrap, order=order):
+                    p = self.client(["new-fails"], conf, timeout=30)
+                    self.assert_ok(p, "configuration must fail")
+                    self.assertIn("result conf_set_failed", p.stdout)
+                    self.assertIn("sasl.oauthbearer.config: region: is not set, and bootstrap.servers "
+                                  "gives none: " + expected, p.stdout)
+        self.assertEqual(self.emulator_events("connection_opened"), [])
 
     def test_clients_with_different_settings_in_one_process(self):
         a = self.conf("region=us-east-1 lifetime=300")

@@ -77,7 +77,8 @@ TEST_CASE("validation: role ARN - external id - durations - lifetime and host li
                           "arn::iam::123456789012:role/R", "arn:aws:iam::123456789012:role/a b",
                           // no colon after the partition, and one a few characters before the end
                           // (a fuzzer's finding: these threw std::out_of_range)
-                          "arn:aws-iam-123456789012-role-R", "arn:aws-iam-123456789012-rol:e/"}) {
+                          "30N13mskiam_plugin130", "arn:aws-iam-123456789012-role-R",
+                          "arn:aws-iam-123456789012-rol:e/"}) {
     INFO(arn);
     CHECK(error_of([&] { mskiam::validate_role_arn(arn, "t"); }).kind() == ErrorKind::invalid_argument);
   }

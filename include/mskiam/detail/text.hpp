@@ -25,6 +25,10 @@ constexpr bool starts_with(std::string_view s, std::string_view prefix) noexcept
   return s.substr(0, prefix.size()) == prefix;
 }
 
+constexpr bool ends_with(std::string_view s, std::string_view suffix) noexcept {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
 // ASCII white space, and text without it at either end.
 constexpr bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
