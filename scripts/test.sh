@@ -117,7 +117,7 @@ MSKIAM_EXPECT_RDKAFKA_VERSION=2.8.0 PKG_CONFIG_PATH="$rdkafka_prefix/lib/pkgconf
   -DCMAKE_BUILD_RPATH="$rdkafka_prefix/lib" -DCMAKE_PREFIX_PATH="$rdkafka_prefix"
 echo "the chaos experiments of this run (docs/chaos.md):"
 /usr/bin/python3 tests/chaos/chaos.py --outcomes build/gcc-debug-rdkafka-2.8/tests/chaos/outcomes.jsonl \
-  --table /dev/stdout
+  --table -
 
 stage "the incident's own stacks beside mskiam, against the real Kafka broker (figures, never asserted)"
 # kafkajs + the official JS signer, kafka-clients + aws-msk-iam-auth, and mskiam's examples, through

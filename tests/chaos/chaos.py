@@ -711,11 +711,14 @@ def main():
     parser.add_argument("--broker", choices=("emulator", "kafka"), default="emulator")
     parser.add_argument("--outcomes", help="append each experiment's outcome (JSON lines)")
     parser.add_argument("--only", action="append", default=[], choices=sorted(EXPERIMENTS))
-    parser.add_argument("--table", help="write the markdown table of --outcomes here and exit")
+    parser.add_argument("--table", help="write the markdown table of --outcomes here (- for standard output) and exit")
     args = parser.parse_args()
     if args.table:
-        with open(args.table, "w") as f:
-            f.write(table(args.outcomes))
+        if args.table == "-":  # standard output, never reopened: "w" on /dev/stdout truncates a log
+            sys.stdout.write(table(args.outcomes))
+        else:
+            with open(args.table, "w") as f:
+                f.write(table(args.outcomes))
         return 0
     for name in ("producer", "consumer"):
         if not getattr(args, name):
